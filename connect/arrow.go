@@ -2,6 +2,7 @@ package connect
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -77,13 +77,12 @@ func (d *batchDecoder) decode(data []byte, rows [][]any) (out [][]any, err error
 		return rows, errors.New("empty arrow ipc stream")
 	}
 	d.ipcBytes += int64(len(data))
+	if err := checkIPCCounts(data); err != nil {
+		return rows, err
+	}
 	d.src.Reset(data)
 	defer d.src.Reset(nil)
-	// No message can be longer than the stream that carries it; the limits
-	// stop corrupt length fields from triggering huge allocations.
-	size := int64(len(data))
-	rd, err := ipc.NewReader(&d.src, ipc.WithAllocator(d.alloc),
-		ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size))
+	rd, err := ipc.NewReader(&d.src, ipc.WithAllocator(d.alloc))
 	if err != nil {
 		return rows, fmt.Errorf("read arrow stream: %w", err)
 	}
@@ -133,18 +132,26 @@ func appendRows(rec arrow.RecordBatch, rows [][]any) (out [][]any, err error) {
 			out, err = rows[:start], fmt.Errorf("arrow record: malformed data: %v", p)
 		}
 	}()
-	if err := array.ValidateRecordFull(rec); err != nil {
-		return rows, fmt.Errorf("arrow record: %w", err)
-	}
 	n, nc := int(rec.NumRows()), int(rec.NumCols())
-	if n < 0 || (nc > 0 && n > math.MaxInt/16/nc) {
-		return rows, fmt.Errorf("arrow record: row count %d is out of range", rec.NumRows())
+	cells := rec.NumRows() * rec.NumCols()
+	for _, col := range rec.Columns() {
+		cells += arrayCells(col.Data(), maxRecordCells)
+	}
+	if n < 0 || rec.NumRows() > maxRecordCells || cells > maxRecordCells {
+		return rows, fmt.Errorf("arrow record: %d rows of %d columns is too large to decode", n, nc)
 	}
 	convs := make([]arrowConv, nc)
 	for c := range nc {
 		col := rec.Column(c)
+		if hasNullType(col.DataType()) {
+			col = withNullBuffers(col)
+			defer col.Release()
+		}
 		if col.Len() != n {
 			return rows, fmt.Errorf("arrow record: column %d (%q) has %d values, want %d", c, rec.ColumnName(c), col.Len(), n)
+		}
+		if err := array.ValidateFull(col); err != nil {
+			return rows, fmt.Errorf("arrow record: column %d (%q): %w", c, rec.ColumnName(c), err)
 		}
 		conv, err := newArrowConv(col)
 		if err != nil {
@@ -167,9 +174,218 @@ func appendRows(rec arrow.RecordBatch, rows [][]any) (out [][]any, err error) {
 	return rows, nil
 }
 
+// maxRecordCells caps the values decoded from one record: rows × columns
+// plus the lengths of all nested arrays, which size the decoder's
+// allocations. Arrays of the null type occupy no IPC bytes, so without a cap
+// a corrupt length could make the decoder allocate without bound.
+const maxRecordCells = 1 << 28
+
+// arrayCells sums the lengths of d and its descendants, stopping once the
+// sum exceeds limit.
+func arrayCells(d arrow.ArrayData, limit int64) int64 {
+	sum := int64(d.Len())
+	for _, k := range d.Children() {
+		if sum > limit {
+			break
+		}
+		sum += arrayCells(k, limit-sum)
+	}
+	return sum
+}
+
+// hasNullType reports whether dt is or contains the Arrow null type.
+func hasNullType(dt arrow.DataType) bool {
+	if dt.ID() == arrow.NULL {
+		return true
+	}
+	if n, ok := dt.(arrow.NestedType); ok {
+		for _, f := range n.Fields() {
+			if hasNullType(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withNullBuffers returns a copy of arr in which every null-type array has
+// the single (absent) buffer that arrow-go's validator expects; the IPC
+// reader builds them with none. The caller releases the result.
+func withNullBuffers(arr arrow.Array) arrow.Array {
+	d := nullBufferData(arr.Data())
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+func nullBufferData(d arrow.ArrayData) arrow.ArrayData {
+	if d.DataType().ID() == arrow.NULL {
+		return array.NewData(arrow.Null, d.Len(), []*memory.Buffer{nil}, nil, d.Len(), d.Offset())
+	}
+	if !hasNullType(d.DataType()) {
+		d.Retain()
+		return d
+	}
+	kids := make([]arrow.ArrayData, len(d.Children()))
+	for i, k := range d.Children() {
+		kids[i] = nullBufferData(k)
+	}
+	out := array.NewData(d.DataType(), d.Len(), d.Buffers(), kids, d.NullN(), d.Offset())
+	for _, k := range kids {
+		k.Release()
+	}
+	return out
+}
+
+// checkIPCCounts walks the messages of an IPC stream and rejects any whose
+// sizes or counts cannot fit in the stream: metadata and body lengths, and
+// the number of fields, child fields, metadata entries and variadic buffers.
+// arrow-go allocates for these before reading the bytes, so a few corrupt
+// bytes could otherwise demand gigabytes and kill the process rather than
+// fail. Other malformations are left to the IPC reader.
+func checkIPCCounts(data []byte) error {
+	var c flatCheck
+	for len(data) >= 8 {
+		if binary.LittleEndian.Uint32(data) == 0xFFFFFFFF {
+			data = data[4:]
+		}
+		n := int64(int32(binary.LittleEndian.Uint32(data)))
+		if n <= 0 {
+			return nil // end-of-stream marker, or a length the reader rejects
+		}
+		if n > int64(len(data)-4) {
+			return fmt.Errorf("arrow ipc message metadata of %d bytes overruns the stream", n)
+		}
+		c.b, c.budget = data[4:4+n], int(n/4)
+		body := c.message()
+		if c.bad {
+			return errors.New("malformed arrow ipc message metadata")
+		}
+		if c.dict {
+			return errors.New("dictionary-encoded arrow data is not supported")
+		}
+		if body < 0 || body > int64(len(data))-4-n {
+			return fmt.Errorf("arrow ipc message body of %d bytes overruns the stream", body)
+		}
+		data = data[4+n+body:]
+	}
+	return nil
+}
+
+// flatCheck reads just enough of each flatbuffer-encoded Message to bound
+// its vectors. Reading outside the buffer sets bad.
+type flatCheck struct {
+	b      []byte
+	bad    bool
+	dict   bool // a dictionary batch was seen
+	budget int  // table visits left; bounds the work on cyclic offsets
+	views  int  // string and binary view fields in the schema
+}
+
+// uint reads a little-endian unsigned integer of size bytes at p.
+func (c *flatCheck) uint(p, size int) int {
+	if c.bad || p < 0 || p+size > len(c.b) {
+		c.bad = true
+		return 0
+	}
+	if size == 2 {
+		return int(binary.LittleEndian.Uint16(c.b[p:]))
+	}
+	return int(binary.LittleEndian.Uint32(c.b[p:]))
+}
+
+// slot returns where field i of the table at t is stored, or -1 if absent.
+func (c *flatCheck) slot(t, i int) int {
+	if c.budget--; c.budget < 0 {
+		c.bad = true
+	}
+	vt := t - int(int32(c.uint(t, 4)))
+	if o := 4 + 2*i; o+2 <= c.uint(vt, 2) {
+		if fo := c.uint(vt+o, 2); fo != 0 && !c.bad {
+			return t + fo
+		}
+	}
+	return -1
+}
+
+// ref follows the offset in field i of table t to a table or vector.
+func (c *flatCheck) ref(t, i int) int {
+	if p := c.slot(t, i); p >= 0 {
+		return p + c.uint(p, 4)
+	}
+	return -1
+}
+
+// vector returns the first element and length of vector field i of table t.
+func (c *flatCheck) vector(t, i, elemSize int) (start, n int) {
+	v := c.ref(t, i)
+	if v < 0 {
+		return 0, 0
+	}
+	if n = c.uint(v, 4); c.bad || n > (len(c.b)-v-4)/elemSize {
+		c.bad = true
+		return 0, 0
+	}
+	return v + 4, n
+}
+
+// message checks a Message table and returns its declared body length.
+func (c *flatCheck) message() (body int64) {
+	msg := c.uint(0, 4)
+	c.vector(msg, 4, 4) // custom_metadata
+	kind := -1
+	if p := c.slot(msg, 1); p >= 0 && p < len(c.b) {
+		kind = int(c.b[p])
+	}
+	switch hdr := c.ref(msg, 2); {
+	case hdr < 0:
+	case kind == 1: // Schema
+		c.vector(hdr, 2, 4)
+		c.fields(c.vector(hdr, 1, 4))
+	case kind == 2: // DictionaryBatch
+		c.dict = true
+	case kind == 3: // RecordBatch
+		c.recordBatch(hdr)
+	}
+	if p := c.slot(msg, 3); p >= 0 && p+8 <= len(c.b) {
+		body = int64(binary.LittleEndian.Uint64(c.b[p:]))
+	}
+	return body
+}
+
+// fields checks a vector of Field tables and, recursively, their children.
+func (c *flatCheck) fields(start, n int) {
+	for j := 0; j < n && !c.bad; j++ {
+		f := start + 4*j + c.uint(start+4*j, 4)
+		if p := c.slot(f, 2); p >= 0 && p < len(c.b) && (c.b[p] == 23 || c.b[p] == 24) {
+			c.views++ // BinaryView or Utf8View
+		}
+		c.vector(f, 6, 4) // custom_metadata
+		c.fields(c.vector(f, 5, 4))
+	}
+}
+
+// recordBatch checks that there is a variadic buffer count for each view
+// field (arrow-go reads them unchecked) and that none exceeds the buffers
+// sent.
+func (c *flatCheck) recordBatch(rb int) {
+	_, nbuf := c.vector(rb, 2, 16)
+	start, n := c.vector(rb, 4, 8)
+	if n < c.views {
+		c.bad = true
+		return
+	}
+	for j := range n {
+		if v := int64(binary.LittleEndian.Uint64(c.b[start+8*j:])); v < 0 || v > int64(nbuf) {
+			c.bad = true
+		}
+	}
+}
+
 // arrowConv returns the Go value at index i of the Arrow array it was built
 // for, or nil when that slot is null. It is built once per array so that the
-// type switch runs once per column rather than once per value.
+// type switch runs once per column rather than once per value. Nested values
+// are carved from per-array backing slices, so each index must be converted
+// at most once.
 type arrowConv func(i int) any
 
 // arrowNulls is a validity bitmap; a nil bitmap means no slot is null.
@@ -193,46 +409,36 @@ func (n arrowNulls) isNull(i int) bool {
 	return n.bits[j>>3]&(1<<(j&7)) == 0
 }
 
+// withNulls returns f guarded by the validity bitmap of a: null slots
+// convert to nil without calling f.
+func withNulls(a arrow.Array, f arrowConv) arrowConv {
+	nulls := nullsOf(a)
+	if nulls.bits == nil {
+		return f
+	}
+	return func(i int) any {
+		if nulls.isNull(i) {
+			return nil
+		}
+		return f(i)
+	}
+}
+
 // primitiveConv converts slots that Go represents with the Arrow value type
 // itself.
 func primitiveConv[T any](a arrow.Array, vals []T) arrowConv {
-	nulls := nullsOf(a)
-	if nulls.bits == nil {
-		return func(i int) any { return vals[i] }
-	}
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
-		return vals[i]
-	}
-}
-
-// mappedConv converts slots through f, whose body the compiler specialises
-// per instantiation.
-func mappedConv[T, U any](a arrow.Array, vals []T, f func(T) U) arrowConv {
-	nulls := nullsOf(a)
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
-		return f(vals[i])
-	}
+	return withNulls(a, func(i int) any { return vals[i] })
 }
 
 // newArrowConv builds the converter for one array, recursing into children.
+// It covers the Arrow types Spark produces, plus the large and view variants
+// of strings, binaries and lists.
 func newArrowConv(arr arrow.Array) (arrowConv, error) {
 	switch a := arr.(type) {
 	case *array.Null:
 		return func(int) any { return nil }, nil
 	case *array.Boolean:
-		nulls := nullsOf(a)
-		return func(i int) any {
-			if nulls.isNull(i) {
-				return nil
-			}
-			return a.Value(i)
-		}, nil
+		return withNulls(a, func(i int) any { return a.Value(i) }), nil
 	case *array.Int8:
 		return primitiveConv(a, a.Int8Values()), nil
 	case *array.Int16:
@@ -246,114 +452,83 @@ func newArrowConv(arr arrow.Array) (arrowConv, error) {
 	case *array.Float64:
 		return primitiveConv(a, a.Float64Values()), nil
 	case *array.Decimal128:
-		t := a.DataType().(*arrow.Decimal128Type)
-		return mappedConv(a, a.Values(), func(v decimal.Decimal128) Decimal {
-			return Decimal{Unscaled: bigFrom128(v.HighBits(), v.LowBits()), Scale: t.Scale, Precision: t.Precision}
-		}), nil
-	case *array.Decimal256:
-		t := a.DataType().(*arrow.Decimal256Type)
-		return mappedConv(a, a.Values(), func(v decimal.Decimal256) Decimal {
-			return Decimal{Unscaled: v.BigInt(), Scale: t.Scale, Precision: t.Precision}
-		}), nil
-	case *array.Decimal64:
-		t := a.DataType().(*arrow.Decimal64Type)
-		return mappedConv(a, a.Values(), func(v decimal.Decimal64) Decimal {
-			return Decimal{Unscaled: big.NewInt(int64(v)), Scale: t.Scale, Precision: t.Precision}
-		}), nil
-	case *array.Decimal32:
-		t := a.DataType().(*arrow.Decimal32Type)
-		return mappedConv(a, a.Values(), func(v decimal.Decimal32) Decimal {
-			return Decimal{Unscaled: big.NewInt(int64(v)), Scale: t.Scale, Precision: t.Precision}
-		}), nil
+		return decimal128Conv(a), nil
 	case *array.String:
-		return stringConv(a, a.ValueOffsets(), a.ValueBytes()), nil
+		return stringConv[int32](a), nil
 	case *array.LargeString:
-		return stringConv(a, a.ValueOffsets(), a.ValueBytes()), nil
-	case *array.StringView:
-		nulls := nullsOf(a)
-		return func(i int) any {
-			if nulls.isNull(i) {
-				return nil
-			}
-			return strings.Clone(a.Value(i))
-		}, nil
+		return stringConv[int64](a), nil
 	case *array.Binary:
-		return binaryConv(a, a.ValueOffsets(), a.ValueBytes()), nil
+		return binaryConv[int32](a), nil
 	case *array.LargeBinary:
-		return binaryConv(a, a.ValueOffsets(), a.ValueBytes()), nil
+		return binaryConv[int64](a), nil
+	case *array.StringView:
+		return withNulls(a, func(i int) any { return strings.Clone(a.Value(i)) }), nil
 	case *array.BinaryView:
-		nulls := nullsOf(a)
-		return func(i int) any {
-			if nulls.isNull(i) {
-				return nil
-			}
-			return append([]byte{}, a.Value(i)...)
-		}, nil
-	case *array.FixedSizeBinary:
-		nulls := nullsOf(a)
-		return func(i int) any {
-			if nulls.isNull(i) {
-				return nil
-			}
-			return append([]byte{}, a.Value(i)...)
-		}, nil
+		return withNulls(a, func(i int) any { return append([]byte{}, a.Value(i)...) }), nil
 	case *array.Date32:
-		return mappedConv(a, a.Date32Values(), func(v arrow.Date32) time.Time {
-			return time.Unix(int64(v)*86400, 0).UTC()
-		}), nil
-	case *array.Date64:
-		return mappedConv(a, a.Date64Values(), func(v arrow.Date64) time.Time {
-			return time.UnixMilli(int64(v)).UTC()
-		}), nil
+		vals := a.Date32Values()
+		return withNulls(a, func(i int) any { return time.Unix(int64(vals[i])*86400, 0).UTC() }), nil
 	case *array.Timestamp:
+		vals := a.TimestampValues()
 		perSec, nsPerTick := unitScale(a.DataType().(*arrow.TimestampType).Unit)
-		return mappedConv(a, a.TimestampValues(), func(v arrow.Timestamp) time.Time {
-			return time.Unix(int64(v)/perSec, int64(v)%perSec*nsPerTick).UTC()
+		return withNulls(a, func(i int) any {
+			return time.Unix(int64(vals[i])/perSec, int64(vals[i])%perSec*nsPerTick).UTC()
 		}), nil
 	case *array.Duration:
 		return durationConv(a)
 	case *array.MonthInterval:
-		return mappedConv(a, a.MonthIntervalValues(), func(v arrow.MonthInterval) YearMonthInterval {
-			return YearMonthInterval{Months: int32(v)}
-		}), nil
+		vals := a.MonthIntervalValues()
+		return withNulls(a, func(i int) any { return YearMonthInterval{Months: int32(vals[i])} }), nil
 	case *array.MonthDayNanoInterval:
-		return mappedConv(a, a.MonthDayNanoIntervalValues(), func(v arrow.MonthDayNanoInterval) CalendarInterval {
-			return CalendarInterval{Months: v.Months, Days: v.Days, Nanoseconds: v.Nanoseconds}
-		}), nil
-	case *array.DayTimeInterval:
-		return mappedConv(a, a.DayTimeIntervalValues(), func(v arrow.DayTimeInterval) CalendarInterval {
-			return CalendarInterval{Days: v.Days, Nanoseconds: int64(v.Milliseconds) * int64(time.Millisecond)}
+		vals := a.MonthDayNanoIntervalValues()
+		return withNulls(a, func(i int) any {
+			return CalendarInterval{Months: vals[i].Months, Days: vals[i].Days, Nanoseconds: vals[i].Nanoseconds}
 		}), nil
 	case *array.Map:
 		return mapConv(a)
 	case *array.Struct:
 		return structConv(a)
-	case *array.Dictionary:
-		values, err := newArrowConv(a.Dictionary())
-		if err != nil {
-			return nil, fmt.Errorf("dictionary values: %w", err)
-		}
-		nulls := nullsOf(a)
-		return func(i int) any {
-			if nulls.isNull(i) {
-				return nil
-			}
-			return values(a.GetValueIndex(i))
-		}, nil
-	case array.ListLike:
+	case *array.List:
+		return listConv(a)
+	case *array.LargeList:
 		return listConv(a)
 	default:
 		return nil, fmt.Errorf("unsupported arrow type %s", arr.DataType())
 	}
 }
 
-// bigFrom128 converts a two's complement 128-bit integer, avoiding the
-// generic conversion when the value fits in an int64.
-func bigFrom128(hi int64, lo uint64) *big.Int {
-	if (hi == 0 && lo <= math.MaxInt64) || (hi == -1 && lo > math.MaxInt64) {
-		return big.NewInt(int64(lo))
+// decimal128Conv converts decimals. Values whose magnitude fits in one
+// machine word get their big.Int and its storage from two allocations made
+// once per array rather than two per value.
+func decimal128Conv(a *array.Decimal128) arrowConv {
+	t := a.DataType().(*arrow.Decimal128Type)
+	vals := a.Values()
+	ints, words := make([]big.Int, len(vals)), make([]big.Word, len(vals))
+	return withNulls(a, func(i int) any {
+		return Decimal{Unscaled: setInt128(&ints[i], words[i:i+1:i+1], vals[i]), Scale: t.Scale, Precision: t.Precision}
+	})
+}
+
+// setInt128 returns v as a big.Int: z, backed by word, when v's magnitude
+// fits in one Word, and a freshly allocated big.Int otherwise.
+func setInt128(z *big.Int, word []big.Word, v decimal128.Num) *big.Int {
+	hi, lo := v.HighBits(), v.LowBits()
+	neg := hi < 0
+	if neg { // two's complement negation of the 128-bit value
+		hi, lo = ^hi, ^lo+1
+		if lo == 0 {
+			hi++
+		}
 	}
-	return decimal128.New(hi, lo).BigInt()
+	if hi != 0 || uint64(big.Word(lo)) != lo {
+		return v.BigInt()
+	}
+	word[0] = big.Word(lo)
+	z.SetBits(word)
+	if neg {
+		z.Neg(z)
+	}
+	return z
 }
 
 // unitScale returns how many ticks of u make a second and how many
@@ -374,75 +549,70 @@ func unitScale(u arrow.TimeUnit) (perSec, nsPerTick int64) {
 // durationConv converts a duration array to time.Duration, failing up front
 // if any value lies outside the ±292 years time.Duration can hold.
 func durationConv(a *array.Duration) (arrowConv, error) {
-	_, ns := unitScale(a.DataType().(*arrow.DurationType).Unit)
-	vals := a.DurationValues()
-	nulls := nullsOf(a)
+	unit := a.DataType().(*arrow.DurationType).Unit
+	_, ns := unitScale(unit)
+	vals, nulls := a.DurationValues(), nullsOf(a)
 	for i, v := range vals {
 		if !nulls.isNull(i) && (int64(v) > math.MaxInt64/ns || int64(v) < math.MinInt64/ns) {
-			return nil, fmt.Errorf("day-time interval %d%s does not fit in a time.Duration", int64(v), a.DataType().(*arrow.DurationType).Unit)
+			return nil, fmt.Errorf("day-time interval %d%s does not fit in a time.Duration", int64(v), unit)
 		}
 	}
-	return mappedConv(a, vals, func(v arrow.Duration) time.Duration {
-		return time.Duration(int64(v) * ns)
-	}), nil
+	return withNulls(a, func(i int) any { return time.Duration(int64(vals[i]) * ns) }), nil
+}
+
+// offsetArray is a string or binary array with O-sized offsets.
+type offsetArray[O int32 | int64] interface {
+	arrow.Array
+	ValueOffsets() []O
+	ValueBytes() []byte
 }
 
 // stringConv copies the character data of a whole string array into one Go
-// string and hands out substrings of it, so a column costs one copy rather
-// than one allocation per value.
-func stringConv[O int32 | int64](a arrow.Array, offsets []O, data []byte) arrowConv {
-	s := string(data)
-	nulls := nullsOf(a)
-	var base O
-	if len(offsets) > 0 {
-		base = offsets[0]
+// string and hands out substrings of it: one copy per column rather than
+// one allocation per value.
+func stringConv[O int32 | int64](a offsetArray[O]) arrowConv {
+	if a.Len() == 0 { // the offsets buffer of an empty array may be absent
+		return func(int) any { return nil }
 	}
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
-		return s[offsets[i]-base : offsets[i+1]-base]
-	}
+	offsets, s := a.ValueOffsets(), string(a.ValueBytes())
+	base := offsets[0]
+	return withNulls(a, func(i int) any { return s[offsets[i]-base : offsets[i+1]-base] })
 }
 
 // binaryConv is stringConv for binary data; each value is a
 // capacity-limited slice of one private copy.
-func binaryConv[O int32 | int64](a arrow.Array, offsets []O, data []byte) arrowConv {
-	buf := make([]byte, len(data))
-	copy(buf, data)
-	nulls := nullsOf(a)
-	var base O
-	if len(offsets) > 0 {
-		base = offsets[0]
+func binaryConv[O int32 | int64](a offsetArray[O]) arrowConv {
+	if a.Len() == 0 {
+		return func(int) any { return nil }
 	}
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
+	offsets, buf := a.ValueOffsets(), append(make([]byte, 0, len(a.ValueBytes())), a.ValueBytes()...)
+	base := offsets[0]
+	return withNulls(a, func(i int) any {
 		lo, hi := offsets[i]-base, offsets[i+1]-base
 		return buf[lo:hi:hi]
-	}
+	})
 }
 
+// listConv converts a list array. All its lists are windows onto one
+// backing slice the size of the child array.
 func listConv(a array.ListLike) (arrowConv, error) {
 	elem, err := newArrowConv(a.ListValues())
 	if err != nil {
 		return nil, fmt.Errorf("array element: %w", err)
 	}
-	nulls := nullsOf(a)
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
+	backing := make([]any, a.ListValues().Len())
+	return withNulls(a, func(i int) any {
 		lo, hi := a.ValueOffsets(i)
-		out := make([]any, hi-lo)
+		out := backing[lo:hi:hi]
 		for j := range out {
 			out[j] = elem(int(lo) + j)
 		}
 		return out
-	}, nil
+	}), nil
 }
 
+// mapConv converts a map array to []MapEntry values, windows onto one
+// backing slice.
 func mapConv(a *array.Map) (arrowConv, error) {
 	entries, ok := a.ListValues().(*array.Struct)
 	if !ok || entries.NumField() != 2 {
@@ -456,21 +626,19 @@ func mapConv(a *array.Map) (arrowConv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map value: %w", err)
 	}
-	nulls := nullsOf(a)
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
+	backing := make([]MapEntry, entries.Len())
+	return withNulls(a, func(i int) any {
 		lo, hi := a.ValueOffsets(i)
-		out := make([]MapEntry, hi-lo)
+		out := backing[lo:hi:hi]
 		for j := range out {
-			k := int(lo) + j
-			out[j] = MapEntry{Key: key(k), Value: val(k)}
+			out[j] = MapEntry{Key: key(int(lo) + j), Value: val(int(lo) + j)}
 		}
 		return out
-	}, nil
+	}), nil
 }
 
+// structConv converts a struct array to Row values, windows onto one
+// backing slice. A null struct is nil whatever its fields hold.
 func structConv(a *array.Struct) (arrowConv, error) {
 	t := a.DataType().(*arrow.StructType)
 	fields := make([]arrowConv, a.NumField())
@@ -481,15 +649,13 @@ func structConv(a *array.Struct) (arrowConv, error) {
 		}
 		fields[k] = conv
 	}
-	nulls := nullsOf(a)
-	return func(i int) any {
-		if nulls.isNull(i) {
-			return nil
-		}
-		row := make(Row, len(fields))
+	nf := len(fields)
+	backing := make([]any, a.Len()*nf)
+	return withNulls(a, func(i int) any {
+		row := Row(backing[i*nf : (i+1)*nf : (i+1)*nf])
 		for k, f := range fields {
 			row[k] = f(i)
 		}
 		return row
-	}, nil
+	}), nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"maps"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -68,6 +70,14 @@ func (e *Endpoint) dialOptions(defaultUserAgent string) ([]grpc.DialOption, erro
 		size = DefaultMaxMessageSize
 	}
 	opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(size), grpc.MaxCallSendMsgSize(size)))
+	// gRPC's default reconnect backoff grows to two minutes, during which
+	// calls fail at once: a server that restarts would look down long after
+	// it is back. Keep reconnect attempts frequent; our RetryPolicy bounds
+	// how long a call waits.
+	opts = append(opts, grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
+		MinConnectTimeout: 5 * time.Second,
+	}))
 	return opts, nil
 }
 

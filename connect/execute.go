@@ -170,6 +170,7 @@ func (op *operation) run(ctx context.Context) error {
 			break
 		}
 		if errors.Is(err, errReattach) {
+			op.c.log.Debug("stream ended before the result was complete; reattaching", "operation_id", op.id, "last_response_id", op.lastResp)
 			attempt = 0
 			continue
 		}
@@ -186,8 +187,15 @@ func (op *operation) run(ctx context.Context) error {
 			return err
 		}
 		mapped := op.c.mapError(err)
-		if op.reattachable && op.sent && IsTransient(mapped) && attempt < op.c.retry.MaxAttempts {
-			op.c.log.Info("spark connect stream cut, reattaching", "operation_id", op.id, "attempt", attempt+1, "err", err)
+		// Transient unavailability: before the request went out, send it
+		// again; after, reattach (only a reattachable operation can be
+		// resumed without running it twice).
+		if IsTransient(mapped) && (!op.sent || op.reattachable) && attempt+1 < op.c.retry.MaxAttempts {
+			if op.sent {
+				op.c.log.Info("spark connect stream cut, reattaching", "operation_id", op.id, "attempt", attempt+1, "err", err)
+			} else {
+				op.c.log.Info("spark connect unavailable, retrying", "operation_id", op.id, "attempt", attempt+1, "err", err)
+			}
 			if werr := op.c.retry.wait(ctx, attempt, mapped); werr != nil {
 				op.abandon(ctx)
 				return fmt.Errorf("operation %s interrupted: %w", op.id, werr)
@@ -199,6 +207,9 @@ func (op *operation) run(ctx context.Context) error {
 			// The first request never reached the server: send it again.
 			op.sent = false
 			continue
+		}
+		if IsTransient(mapped) {
+			return fmt.Errorf("spark connect server %s is unavailable (operation %s, %d attempts): %w", op.c.ep, op.id, attempt+1, mapped)
 		}
 		if op.reattachable && op.sent {
 			op.release(ctx)

@@ -177,7 +177,7 @@ func TestDeadlineInterrupts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	t0 := time.Now()
-	_, err := c.Collect(ctx, connect.SQL("SELECT SUM(a.id * b.id) FROM RANGE(1000000000) a CROSS JOIN RANGE(1000) b"), connect.ExecOptions{Tags: []string{tag}})
+	_, err := c.Collect(ctx, connect.SQL("SELECT SUM(a.id % 7 + b.id % 3) FROM RANGE(1000000000) a CROSS JOIN RANGE(1000) b"), connect.ExecOptions{Tags: []string{tag}})
 	elapsed := time.Since(t0)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want a deadline error", err)
@@ -206,7 +206,7 @@ func TestInterruptByTagFromAnotherGoroutine(t *testing.T) {
 	const tag = "cancel-me"
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Collect(ctx, connect.SQL("SELECT SUM(a.id * b.id) FROM RANGE(1000000000) a CROSS JOIN RANGE(1000) b"), connect.ExecOptions{Tags: []string{tag}})
+		_, err := c.Collect(ctx, connect.SQL("SELECT SUM(a.id % 7 + b.id % 3) FROM RANGE(1000000000) a CROSS JOIN RANGE(1000) b"), connect.ExecOptions{Tags: []string{tag}})
 		done <- err
 	}()
 	var ids []string
@@ -267,7 +267,7 @@ func TestAnalyze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []connect.Column{{Name: "id", Type: "bigint"}, {Name: "d", Type: "decimal(10,2)", Nullable: false}, {Name: "a", Type: "array<bigint>"}}
+	want := []connect.Column{{Name: "id", Type: "bigint"}, {Name: "d", Type: "decimal(10,2)", Nullable: true}, {Name: "a", Type: "array<bigint>"}}
 	if diff := cmp.Diff(want, cols); diff != "" {
 		t.Errorf("schema (-want +got):\n%s", diff)
 	}

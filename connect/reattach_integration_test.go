@@ -44,13 +44,24 @@ func (s *syncBuffer) String() string {
 // senderMaxStreamDuration: the client must reattach, again and again, and
 // still return every row exactly once.
 func TestReattachAfterServerClosesStream(t *testing.T) {
-	var logs syncBuffer
-	c := sparktest.Client(t, connect.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	ctx := sparktest.Context(t, 2*time.Minute)
-	if err := c.SetConf(ctx, map[string]string{
+	ws := t.TempDir()
+	ctx := sparktest.Context(t, 5*time.Minute)
+	// A private server whose response streams end after about 1 KiB, as
+	// they do for long operations after senderMaxStreamDuration.
+	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g", Conf: map[string]string{
 		"spark.connect.execute.reattachable.senderMaxStreamSize": "1000",
-		"spark.sql.execution.arrow.maxRecordsPerBatch":           "1000",
-	}); err != nil {
+	}})
+	if err != nil {
+		t.Fatalf("private sandbox: %v", err)
+	}
+	t.Cleanup(func() { _, _ = sandbox.Stop(context.Background(), ws) })
+	var logs syncBuffer
+	c, err := connect.Dial(ctx, inst.URL(), connect.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetConf(ctx, map[string]string{"spark.sql.execution.arrow.maxRecordsPerBatch": "1000"}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := c.Collect(ctx, connect.SQL("SELECT id FROM RANGE(0, 20000, 1, 4)"), connect.ExecOptions{})
@@ -199,7 +210,7 @@ func TestServerRestartReported(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = sandbox.Stop(context.Background(), ws) })
 	c, err := connect.Dial(ctx, inst.URL(), connect.WithRetryPolicy(connect.RetryPolicy{
-		MaxAttempts: 3, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Multiplier: 2,
+		MaxAttempts: 6, InitialBackoff: 200 * time.Millisecond, MaxBackoff: 2 * time.Second, Multiplier: 2,
 	}))
 	if err != nil {
 		t.Fatal(err)

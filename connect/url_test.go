@@ -2,7 +2,14 @@ package connect
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"reflect"
 	"strings"
@@ -11,6 +18,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -467,5 +475,63 @@ func TestCredentialsPerRPC(t *testing.T) {
 	md["authorization"] = "changed"
 	if md2, _ := c.GetRequestMetadata(context.Background()); md2["authorization"] != "Bearer t" {
 		t.Errorf("GetRequestMetadata returns the shared map")
+	}
+}
+
+// TestCredentialsTLSUsesSystemRoots dials a TLS server whose self-signed
+// certificate no system root trusts: with use_ssl=true the handshake must
+// fail on the certificate, and without it the plaintext client must not
+// get through either.
+func TestCredentialsTLSUsesSystemRoots(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "sdp-mcp test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := make(chan struct{}, 4)
+	srv := grpc.NewServer(
+		grpc.Creds(credentials.NewServerTLSFromCert(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})),
+		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error { called <- struct{}{}; return nil }),
+	)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	port := lis.Addr().(*net.TCPAddr).Port
+
+	for _, ssl := range []bool{true, false} {
+		ep, err := ParseURL(fmt.Sprintf("sc://127.0.0.1:%d/;token=abc;use_ssl=%v", port, ssl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := dialEndpoint(t, ep, "sdp-mcp/test")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = conn.Invoke(ctx, "/test.Echo/Call", new(emptypb.Empty), new(emptypb.Empty))
+		cancel()
+		if status.Code(err) != codes.Unavailable {
+			t.Errorf("use_ssl=%v: Invoke = %v, want UNAVAILABLE", ssl, err)
+		}
+		if ssl && !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("use_ssl=true: Invoke = %v, want a certificate verification failure", err)
+		}
+	}
+	select {
+	case <-called:
+		t.Errorf("a call reached the server")
+	default:
 	}
 }

@@ -56,23 +56,15 @@ func (c Column) String() string {
 func columnsFromSchema(s *arrow.Schema) []Column {
 	cols := make([]Column, s.NumFields())
 	for i, f := range s.Fields() {
-		cols[i] = Column{Name: f.Name, Type: sparkTypeFromField(f), Nullable: f.Nullable}
+		cols[i] = Column{Name: f.Name, Type: sparkTypeFromArrow(f.Type), Nullable: f.Nullable}
 	}
 	return cols
 }
 
-// sparkTypeFromField is sparkTypeFromArrow that also honours the field
-// metadata Spark uses to mark a variant column.
-func sparkTypeFromField(f arrow.Field) string {
-	if v, ok := f.Metadata.GetValue("variant"); ok && v == "true" && f.Type.ID() == arrow.STRUCT {
-		return "variant"
-	}
-	return sparkTypeFromArrow(f.Type)
-}
-
 // sparkTypeFromArrow names the Spark SQL type that Spark maps to dt, in DDL
-// spelling ("int", "decimal(10,2)", "array<struct<a:int>>", ...). Types
-// Spark never produces are named "arrow:" followed by the Arrow type.
+// spelling ("int", "decimal(10,2)", "array<struct<a:int>>", ...). Arrow
+// types the decoder does not support are named "arrow:" followed by the
+// Arrow type.
 func sparkTypeFromArrow(dt arrow.DataType) string {
 	switch t := dt.(type) {
 	case *arrow.NullType:
@@ -91,13 +83,13 @@ func sparkTypeFromArrow(dt arrow.DataType) string {
 		return "float"
 	case *arrow.Float64Type:
 		return "double"
-	case arrow.DecimalType:
-		return "decimal(" + strconv.Itoa(int(t.GetPrecision())) + "," + strconv.Itoa(int(t.GetScale())) + ")"
+	case *arrow.Decimal128Type:
+		return "decimal(" + strconv.Itoa(int(t.Precision)) + "," + strconv.Itoa(int(t.Scale)) + ")"
 	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
 		return "string"
-	case *arrow.BinaryType, *arrow.LargeBinaryType, *arrow.BinaryViewType, *arrow.FixedSizeBinaryType:
+	case *arrow.BinaryType, *arrow.LargeBinaryType, *arrow.BinaryViewType:
 		return "binary"
-	case *arrow.Date32Type, *arrow.Date64Type:
+	case *arrow.Date32Type:
 		return "date"
 	case *arrow.TimestampType:
 		if t.TimeZone == "" {
@@ -108,30 +100,43 @@ func sparkTypeFromArrow(dt arrow.DataType) string {
 		return "interval year to month"
 	case *arrow.DurationType:
 		return "interval day to second"
-	case *arrow.MonthDayNanoIntervalType, *arrow.DayTimeIntervalType:
+	case *arrow.MonthDayNanoIntervalType:
 		return "interval"
 	case *arrow.MapType:
-		return "map<" + sparkTypeFromField(t.KeyField()) + "," + sparkTypeFromField(t.ItemField()) + ">"
+		return "map<" + sparkTypeFromArrow(t.KeyType()) + "," + sparkTypeFromArrow(t.ItemType()) + ">"
 	case *arrow.StructType:
+		if isVariantStruct(t) {
+			return "variant"
+		}
 		var b strings.Builder
 		b.WriteString("struct<")
 		for i, f := range t.Fields() {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(quoteSparkIdent(f.Name))
+			b.WriteString(f.Name) // unquoted, as in Spark's catalogString
 			b.WriteByte(':')
-			b.WriteString(sparkTypeFromField(f))
+			b.WriteString(sparkTypeFromArrow(f.Type))
 		}
 		b.WriteByte('>')
 		return b.String()
-	case arrow.ListLikeType:
-		return "array<" + sparkTypeFromField(t.ElemField()) + ">"
-	case *arrow.DictionaryType:
-		return sparkTypeFromArrow(t.ValueType)
+	case *arrow.ListType:
+		return "array<" + sparkTypeFromArrow(t.Elem()) + ">"
+	case *arrow.LargeListType:
+		return "array<" + sparkTypeFromArrow(t.Elem()) + ">"
 	default:
 		return "arrow:" + dt.String()
 	}
+}
+
+// isVariantStruct recognises how Spark sends a variant: a struct of binary
+// "value" and "metadata" fields, the latter tagged variant=true.
+func isVariantStruct(t *arrow.StructType) bool {
+	if t.NumFields() != 2 || t.Field(0).Name != "value" || t.Field(1).Name != "metadata" {
+		return false
+	}
+	v, ok := t.Field(1).Metadata.GetValue("variant")
+	return ok && v == "true"
 }
 
 // Decimal is an exact fixed-point number: its value is Unscaled × 10^-Scale.

@@ -29,6 +29,7 @@
 //	warehouse/         spark.sql.warehouse.dir
 //	metastore/         Derby home of the Hive metastore
 //	pipeline-storage/  storage root for declarative pipelines
+//	tmp/               Spark scratch space (SPARK_LOCAL_DIRS)
 //
 // The server is started in its own session (and so its own process group),
 // so it outlives the process that started it. A later [Start] for the same

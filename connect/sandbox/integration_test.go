@@ -11,6 +11,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -175,36 +176,66 @@ func TestIntegrationLifecycle(t *testing.T) {
 }
 
 // A table created over Spark Connect survives a stop and a start (Hive
-// metastore in Derby inside the workspace). pyspark from the sandbox's own
-// install is the client here, which also checks that PyURL works.
+// metastore in Derby inside the workspace). Our Go client creates the
+// table; after the restart both our client and pyspark (from the sandbox's
+// own install, through PyURL) read it back.
 func TestIntegrationTableSurvivesRestart(t *testing.T) {
 	ctx := testContext(t)
 	ws := t.TempDir()
 	inst := startSandbox(ctx, t, ws)
-	in, err := Install(ctx, InstallOptions{})
-	if err != nil {
-		t.Fatal(err)
+	c := dial(ctx, t, inst)
+	begin := time.Now()
+	for _, stmt := range []string{
+		"CREATE TABLE persisted (id INT, name STRING) USING parquet",
+		"INSERT INTO persisted VALUES (1, 'a'), (2, 'b')",
+	} {
+		if _, err := c.Collect(ctx, connect.SQLCommand(stmt), connect.ExecOptions{}); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
 	}
-	runPySpark(ctx, t, in, inst, `
-spark.sql("CREATE TABLE persisted (id INT, name STRING) USING parquet")
-spark.sql("INSERT INTO persisted VALUES (1, 'a'), (2, 'b')")
-print("created", spark.table("persisted").count())
-`)
+	t.Logf("create + insert took %s (first use of the metastore)", time.Since(begin).Round(10*time.Millisecond))
+	c.Close()
 	if _, err := Stop(ctx, ws); err != nil {
 		t.Fatal(err)
 	}
+
 	inst2 := startSandbox(ctx, t, ws)
 	if inst2.PID == inst.PID || inst2.Reused {
 		t.Fatalf("server was not restarted (pid %d, reused %v)", inst2.PID, inst2.Reused)
 	}
+	c = dial(ctx, t, inst2)
+	defer c.Close()
+	res, err := c.Collect(ctx, connect.SQL("SELECT id, name FROM persisted ORDER BY id"), connect.ExecOptions{})
+	if err != nil {
+		t.Fatalf("table did not survive the restart: %v", err)
+	}
+	if got := fmt.Sprint(res.Rows); got != "[[1 a] [2 b]]" {
+		t.Errorf("rows after restart = %s", got)
+	}
+
+	in, err := Install(ctx, InstallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin = time.Now()
 	out := runPySpark(ctx, t, in, inst2, `
 rows = spark.sql("SELECT id, name FROM persisted ORDER BY id").collect()
 print("rows", [(r.id, r.name) for r in rows])
-print("tables", [r.tableName for r in spark.sql("SHOW TABLES").collect()])
+print("tz", spark.conf.get("spark.sql.session.timeZone"))
 `)
-	if !strings.Contains(out, "rows [(1, 'a'), (2, 'b')]") {
-		t.Errorf("table did not survive the restart; pyspark printed:\n%s", out)
+	t.Logf("pyspark query took %s", time.Since(begin).Round(10*time.Millisecond))
+	if !strings.Contains(out, "rows [(1, 'a'), (2, 'b')]") || !strings.Contains(out, "tz UTC") {
+		t.Errorf("pyspark after restart printed:\n%s", out)
 	}
+}
+
+func dial(ctx context.Context, t *testing.T, inst *Instance) *connect.Client {
+	t.Helper()
+	c, err := connect.Dial(ctx, inst.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Two concurrent Starts on one workspace end up with a single server.
@@ -239,6 +270,34 @@ func TestIntegrationConcurrentStart(t *testing.T) {
 	}
 	if started != 1 {
 		t.Errorf("%d Starts launched a server, want 1", started)
+	}
+}
+
+// A server that does not react (SIGSTOPped) is reported stale and gets
+// SIGKILLed by Stop after the grace period; nothing of it remains.
+func TestIntegrationStopEscalatesToKill(t *testing.T) {
+	ctx := testContext(t)
+	ws := t.TempDir()
+	inst := startSandbox(ctx, t, ws)
+	if err := signalGroup(inst.PGID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Status(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.State != StateStale {
+		t.Errorf("status of a frozen server = %s (%s)", rep.State, rep.Detail)
+	}
+	res, err := StopWithOptions(ctx, ws, StopOptions{Grace: 2 * time.Second, Logger: newTestLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.WasRunning || !res.Killed {
+		t.Errorf("stop result %+v, want a SIGKILL", res)
+	}
+	if processAlive(inst.PID) || groupAlive(inst.PGID) {
+		t.Errorf("frozen server survived Stop (pid %d)", inst.PID)
 	}
 }
 

@@ -61,7 +61,7 @@ type Paths struct {
 	Warehouse       string // warehouse/
 	Metastore       string // metastore/ (Derby home)
 	PipelineStorage string // pipeline-storage/
-	Tmp             string // tmp/ (spark.local.dir)
+	Tmp             string // tmp/ (SPARK_LOCAL_DIRS: scratch space)
 }
 
 // WorkspacePaths resolves workspace (see [ResolveWorkspace]) and returns

@@ -158,7 +158,7 @@ func TestServerCommandKeepsTokenOffCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := serverArgs(p, 15002, "2g")
+	args := serverArgs(p, 15002, "2g", nil)
 	joined := strings.Join(args, " ")
 	for _, want := range []string{
 		"--class " + serverClass,
@@ -182,7 +182,7 @@ func TestServerCommandKeepsTokenOffCommandLine(t *testing.T) {
 	}
 
 	in := &Installation{SparkHome: "/sh", Python: "/venv/bin/python", Java: &Java{Home: "/jdk"}}
-	env := serverEnv([]string{"PATH=/bin", "SPARK_CONF_DIR=/etc/spark", "PYSPARK_PYTHON=/usr/bin/python3", "JAVA_HOME=/old", "HOME=/h"}, in, "tok")
+	env := serverEnv([]string{"PATH=/bin", "SPARK_CONF_DIR=/etc/spark", "PYSPARK_PYTHON=/usr/bin/python3", "JAVA_HOME=/old", "HOME=/h"}, in, p, "tok")
 	m := map[string]string{}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -193,7 +193,7 @@ func TestServerCommandKeepsTokenOffCommandLine(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"PATH": "/bin", "HOME": "/h", "SPARK_HOME": "/sh", "JAVA_HOME": "/jdk",
-		"PYSPARK_PYTHON": "/venv/bin/python", tokenEnv: "tok", "SPARK_LOCAL_IP": "127.0.0.1",
+		"PYSPARK_PYTHON": "/venv/bin/python", tokenEnv: "tok", "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOCAL_DIRS": "/w s/sandbox/tmp",
 	} {
 		if m[k] != want {
 			t.Errorf("env %s = %q, want %q", k, m[k], want)
@@ -312,6 +312,24 @@ func TestLogTail(t *testing.T) {
 	}
 	if tail := logTail(path, int64(len(b.String())), 20); tail != "" {
 		t.Errorf("tail past end = %q", tail)
+	}
+}
+
+func TestRotateLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "server.log")
+	if err := os.WriteFile(path, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rotateLog(path, 100)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("small log rotated")
+	}
+	rotateLog(path, 5)
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Fatal("large log not rotated")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Error("rotated log still in place")
 	}
 }
 

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,6 +39,12 @@ type Options struct {
 	Workspace string
 	// Port is the Spark Connect port on 127.0.0.1; 0 picks a free one.
 	Port int
+	// Conf adds server configuration (--conf key=value), e.g. static
+	// Spark Connect settings; it cannot change the binding or the token.
+	Conf map[string]string
+	// Token is the pre-shared authentication token; "" generates a random
+	// one. Setting it lets a restarted server accept existing clients.
+	Token string
 	// Memory is the driver memory (spark-submit --driver-memory), e.g. "2g".
 	Memory string
 	// ReadyTimeout bounds how long to wait for the server to answer.
@@ -188,6 +196,17 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	}
 	if st, err := ReadState(p.State); err == nil {
 		if processAlive(st.PID) && isSparkServer(st.PID) {
+			// Give a slow (busy) server a few more chances before killing it.
+			for i := 0; i < 3; i++ {
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(time.Second):
+				}
+				if inst := reusable(ctx, p, log); inst != nil {
+					return inst, nil
+				}
+			}
 			log.Warn("previous sandbox server is running but does not answer; stopping it", "pid", st.PID)
 			if _, err := terminate(ctx, st.PID, st.PGID, DefaultStopGrace, log); err != nil {
 				return nil, err
@@ -213,11 +232,22 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	} else if err := checkPortFree(port); err != nil {
 		return nil, err
 	}
-	token, err := newToken()
-	if err != nil {
-		return nil, err
+	for k := range opts.Conf {
+		if strings.HasPrefix(k, "spark.connect.grpc.binding.") || strings.HasPrefix(k, "spark.connect.authenticate.") ||
+			k == "spark.driver.host" || k == "spark.driver.bindAddress" {
+			return nil, fmt.Errorf("sandbox conf %q is managed by the launcher (loopback binding and token); remove it", k)
+		}
+	}
+	token := opts.Token
+	if token == "" {
+		if token, err = newToken(); err != nil {
+			return nil, err
+		}
+	} else if len(token) < 16 {
+		return nil, errors.New("sandbox token must be at least 16 characters; leave it empty for a random one")
 	}
 
+	rotateLog(p.Log, maxLogSize)
 	logf, err := os.OpenFile(p.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening server log: %w", err)
@@ -227,9 +257,9 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	fmt.Fprintf(logf, "\n==== sdp-mcp sandbox: starting Spark %s on 127.0.0.1:%d at %s ====\n",
 		SparkVersion, port, startedAt.UTC().Format(time.RFC3339))
 
-	cmd := exec.Command(in.SparkSubmit, serverArgs(p, port, opts.Memory)...)
+	cmd := exec.Command(in.SparkSubmit, serverArgs(p, port, opts.Memory, opts.Conf)...)
 	cmd.Dir = p.Dir
-	cmd.Env = serverEnv(os.Environ(), in, token)
+	cmd.Env = serverEnv(os.Environ(), in, p, token)
 	cmd.Stdin = nil
 	cmd.Stdout = logf
 	cmd.Stderr = logf
@@ -347,7 +377,7 @@ func exitDescription(err error) string {
 var memoryRE = regexp.MustCompile(`^[1-9][0-9]*[kKmMgGtT]?$`)
 
 // serverArgs is the spark-submit command line. It must not contain the token.
-func serverArgs(p Paths, port int, memory string) []string {
+func serverArgs(p Paths, port int, memory string, extra map[string]string) []string {
 	conf := func(k, v string) []string { return []string{"--conf", k + "=" + v} }
 	args := []string{
 		"--class", serverClass,
@@ -364,10 +394,12 @@ func serverArgs(p Paths, port int, memory string) []string {
 		{"spark.sql.session.timeZone", "UTC"},
 		{"spark.sql.catalogImplementation", "hive"},
 		{"spark.sql.warehouse.dir", p.Warehouse},
-		{"spark.local.dir", p.Tmp},
 		{"spark.driver.extraJavaOptions", "-Dderby.system.home=" + quoteJavaOpt(p.Metastore)},
 	} {
 		args = append(args, conf(kv[0], kv[1])...)
+	}
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		args = append(args, conf(k, extra[k])...)
 	}
 	return args
 }
@@ -383,7 +415,7 @@ func quoteJavaOpt(s string) string {
 
 // serverEnv is the server's environment: the caller's, minus Spark settings
 // that could redirect or reconfigure the sandbox, plus ours.
-func serverEnv(environ []string, in *Installation, token string) []string {
+func serverEnv(environ []string, in *Installation, p Paths, token string) []string {
 	env := make([]string, 0, len(environ)+8)
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
@@ -398,6 +430,7 @@ func serverEnv(environ []string, in *Installation, token string) []string {
 	env = append(env, in.Env()...)
 	env = append(env,
 		"SPARK_LOCAL_IP=127.0.0.1",
+		"SPARK_LOCAL_DIRS="+p.Tmp, // scratch space inside the workspace
 		tokenEnv+"="+token,
 	)
 	return env
@@ -427,6 +460,17 @@ func newToken() (string, error) {
 		return "", fmt.Errorf("generating token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// maxLogSize is the size above which server.log is moved to server.log.1
+// before a start.
+const maxLogSize = 32 << 20
+
+// rotateLog keeps one previous generation of an oversized log.
+func rotateLog(path string, limit int64) {
+	if fi, err := os.Stat(path); err == nil && fi.Size() > limit {
+		_ = os.Rename(path, path+".1")
+	}
 }
 
 // logTail returns the last n lines written to path after offset.
