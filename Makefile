@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit test-integration lint generate check-generate bench tools clean
+.PHONY: all build run test test-unit lint generate check-generate bench tools clean
 
 all: build
 
@@ -28,21 +28,20 @@ run: build
 	$(BIN) sandbox start
 	$(BIN) sandbox status
 
-# The whole suite: static checks, unit tests, generated code freshness, and
-# the integration tests against a real Spark Connect server started by our
-# own launcher in a throwaway workspace. Fails (never skips) when the engine
-# cannot start.
-test: lint check-generate test-unit test-integration
-
-test-unit:
-	$(GO) test -race -count=1 ./...
-
-test-integration: build
+# The whole suite: static checks, generated-code freshness, then every test
+# (unit and integration, with the race detector) against a real Spark
+# Connect server started by our own launcher in a throwaway workspace.
+# Fails (never skips) when the engine cannot start.
+test: lint check-generate build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
 	$(BIN) sandbox install; \
-	SDP_MCP_TEST_WORKSPACE="$$ws" $(GO) test -tags integration -count=1 -timeout 30m ./...
+	SDP_MCP_TEST_WORKSPACE="$$ws" $(GO) test -race -tags integration -count=1 -timeout 45m ./...
+
+# Unit tests only: no Spark needed.
+test-unit:
+	$(GO) test -race -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -69,7 +68,7 @@ generate: tools
 check-generate: tools
 	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	PATH="$(TOOLS_BIN):$$PATH" buf generate -o "$$tmp"; \
-	if ! diff -r "$$tmp/connect/internal/sparkpb" connect/internal/sparkpb; then \
+	if ! diff -r -x doc.go "$$tmp/connect/internal/sparkpb" connect/internal/sparkpb; then \
 	  echo "connect/internal/sparkpb is stale: run 'make generate' and commit the result"; exit 1; fi
 
 # Side-by-side benchmarks against the tools a user would otherwise use, in
