@@ -90,7 +90,15 @@ func (d *batchDecoder) decode(data []byte, rows [][]any) (out [][]any, err error
 	if err := d.setSchema(rd.Schema()); err != nil {
 		return rows, err
 	}
+	// Null-type arrays cost no bytes, so bound the values a stream may
+	// expand to, lest a corrupt length make a few bytes demand gigabytes.
+	budget := min(maxRecordCells, 1<<24+64*int64(len(data)))
 	for rd.Next() {
+		c := recordCells(rd.RecordBatch())
+		if c > budget {
+			return rows[:start], fmt.Errorf("arrow stream of %d bytes expands to implausibly many values", len(data))
+		}
+		budget -= c
 		rows, err = appendRows(rd.RecordBatch(), rows)
 		if err != nil {
 			return rows[:start], err
@@ -133,11 +141,7 @@ func appendRows(rec arrow.RecordBatch, rows [][]any) (out [][]any, err error) {
 		}
 	}()
 	n, nc := int(rec.NumRows()), int(rec.NumCols())
-	cells := rec.NumRows() * rec.NumCols()
-	for _, col := range rec.Columns() {
-		cells += arrayCells(col.Data(), maxRecordCells)
-	}
-	if n < 0 || rec.NumRows() > maxRecordCells || cells > maxRecordCells {
+	if recordCells(rec) > maxRecordCells {
 		return rows, fmt.Errorf("arrow record: %d rows of %d columns is too large to decode", n, nc)
 	}
 	convs := make([]arrowConv, nc)
@@ -179,6 +183,22 @@ func appendRows(rec arrow.RecordBatch, rows [][]any) (out [][]any, err error) {
 // allocations. Arrays of the null type occupy no IPC bytes, so without a cap
 // a corrupt length could make the decoder allocate without bound.
 const maxRecordCells = 1 << 28
+
+// recordCells counts the values decoding rec would produce (at least, and
+// at most just past maxRecordCells); negative lengths count as too many.
+func recordCells(rec arrow.RecordBatch) int64 {
+	if rec.NumRows() < 0 || rec.NumRows() > maxRecordCells {
+		return math.MaxInt64
+	}
+	cells := rec.NumRows() * max(rec.NumCols(), 1) // every row costs a slice
+	for _, col := range rec.Columns() {
+		if cells > maxRecordCells {
+			break
+		}
+		cells += arrayCells(col.Data(), maxRecordCells)
+	}
+	return cells
+}
 
 // arrayCells sums the lengths of d and its descendants, stopping once the
 // sum exceeds limit.
@@ -299,7 +319,7 @@ func (c *flatCheck) slot(t, i int) int {
 		c.bad = true
 	}
 	vt := t - int(int32(c.uint(t, 4)))
-	if o := 4 + 2*i; o+2 <= c.uint(vt, 2) {
+	if o := 4 + 2*i; o < c.uint(vt, 2) { // the test flatbuffers uses
 		if fo := c.uint(vt+o, 2); fo != 0 && !c.bad {
 			return t + fo
 		}
@@ -431,8 +451,8 @@ func primitiveConv[T any](a arrow.Array, vals []T) arrowConv {
 }
 
 // newArrowConv builds the converter for one array, recursing into children.
-// It covers the Arrow types Spark produces, plus the large and view variants
-// of strings, binaries and lists.
+// It covers the Arrow types Spark produces, plus the large variants of
+// strings, binaries and lists and the string and binary views.
 func newArrowConv(arr arrow.Array) (arrowConv, error) {
 	switch a := arr.(type) {
 	case *array.Null:

@@ -584,6 +584,24 @@ func TestArrowCorruptInput(t *testing.T) {
 	}
 }
 
+func TestArrowExpansionLimit(t *testing.T) {
+	mem := checkedAlloc(t)
+	void := array.NewNull(1 << 25) // costs no IPC bytes at all
+	defer void.Release()
+	s := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.Null, Nullable: true}}, nil)
+	rec := array.NewRecordBatch(s, []arrow.Array{void}, int64(void.Len()))
+	defer rec.Release()
+	_, _, err := decodeArrowBatch(ipcStream(t, mem, s, []arrow.RecordBatch{rec}), mem)
+	if err == nil || !strings.Contains(err.Error(), "implausibly many") {
+		t.Errorf("got %v, want an expansion error", err)
+	}
+	small := rec.NewSlice(0, 1000)
+	defer small.Release()
+	if _, rows, err := decodeArrowBatch(ipcStream(t, mem, s, []arrow.RecordBatch{small}), mem); err != nil || len(rows) != 1000 {
+		t.Errorf("1000 void rows: %d rows, err %v", len(rows), err)
+	}
+}
+
 func TestArrowDurationOverflow(t *testing.T) {
 	mem := checkedAlloc(t)
 	s := arrow.NewSchema([]arrow.Field{{Name: "d", Type: arrow.FixedWidthTypes.Duration_us, Nullable: true}}, nil)
