@@ -380,3 +380,18 @@ func TestMaxBytesStopsTheOperation(t *testing.T) {
 		t.Errorf("still running after the byte limit: %v %v", ids, err)
 	}
 }
+
+func TestReleaseSession(t *testing.T) {
+	c := sparktest.Client(t)
+	ctx := sparktest.Context(t, time.Minute)
+	if _, err := c.Collect(ctx, connect.SQLCommand("CREATE OR REPLACE TEMPORARY VIEW released_v AS SELECT 1 AS x"), connect.ExecOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReleaseSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Collect(ctx, connect.SQL("SELECT * FROM released_v"), connect.ExecOptions{})
+	if !errors.Is(err, connect.ErrServerRestarted) {
+		t.Fatalf("after ReleaseSession got %v, want the lost-session error", err)
+	}
+}
