@@ -1,0 +1,161 @@
+package sqlscan
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchQuery is a realistic pipeline query body of about 1 KiB.
+const benchQuery = `WITH recent AS (
+  SELECT o.order_id, o.customer_id, o.amount, CAST(o.ts AS DATE) AS order_date
+  FROM spark_catalog.sales.orders AS o
+  WHERE o.ts >= current_date() - INTERVAL 30 DAYS AND o.status IN ('paid', 'shipped')
+),
+customers AS (
+  SELECT c.customer_id, upper(trim(c.name)) AS name, c.country -- normalised
+  FROM spark_catalog.sales.customers c
+)
+SELECT r.order_date,
+       cu.country,
+       count(DISTINCT r.customer_id) AS buyers,
+       sum(r.amount) FILTER (WHERE r.amount > 0) AS revenue,
+       percentile_approx(r.amount, 0.5) AS median_amount,
+       row_number() OVER (PARTITION BY cu.country ORDER BY sum(r.amount) DESC) AS rank
+FROM recent r
+JOIN customers cu ON r.customer_id = cu.customer_id
+LEFT JOIN spark_catalog.sales.refunds f ON f.order_id = r.order_id
+WHERE f.order_id IS NULL
+  AND EXTRACT(YEAR FROM r.order_date) = 2026
+  AND r.customer_id NOT IN (SELECT customer_id FROM spark_catalog.sales.blocked)
+GROUP BY r.order_date, cu.country
+HAVING sum(r.amount) > 100
+/* keep the ordering stable */
+ORDER BY r.order_date, revenue DESC
+`
+
+// benchBody returns a body of about size bytes made of repeated queries
+// joined with UNION ALL.
+func benchBody(size int) string {
+	var b strings.Builder
+	for b.Len() < size-len(benchQuery) {
+		if b.Len() > 0 {
+			b.WriteString("UNION ALL\n")
+		}
+		b.WriteString("SELECT * FROM (\n")
+		b.WriteString(benchQuery)
+		b.WriteString(")\n")
+	}
+	return b.String()
+}
+
+func benchmarkScan(b *testing.B, src string) {
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	measure(b, func() {
+		if _, err := Scan(src); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// measure runs f b.N times and, besides ns/op, reports the 99th percentile
+// of the single-call wall times (p99-ns) and the process CPU time per call
+// (cpu-ns/op, garbage collection included), which stays meaningful on a
+// loaded machine where wall time does not.
+func measure(b *testing.B, f func()) {
+	var times []time.Duration
+	cpu0 := cpuTime()
+	for b.Loop() {
+		t0 := time.Now()
+		f()
+		times = append(times, time.Since(t0))
+	}
+	cpu := cpuTime() - cpu0
+	slices.Sort(times)
+	if n := len(times); n > 0 {
+		b.ReportMetric(float64(times[(n*99)/100]), "p99-ns")
+		b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkScan1K(b *testing.B)  { benchmarkScan(b, benchQuery) }
+func BenchmarkScan64K(b *testing.B) { benchmarkScan(b, benchBody(64<<10)) }
+
+func BenchmarkTokenize64K(b *testing.B) {
+	src := benchBody(64 << 10)
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	measure(b, func() {
+		if _, err := Tokenize(src); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// pathological returns inputs of about 64 KiB built to trip quadratic or
+// deeply recursive paths.
+func pathological() map[string]string {
+	const n = 64 << 10
+	rep := func(s string) string { return strings.Repeat(s, n/len(s)) }
+	ctes := "WITH " + strings.Repeat("c AS (SELECT 1), ", 2000) + "d AS (SELECT 1) SELECT * FROM " + strings.Repeat("c, ", 4000) + "d"
+	return map[string]string{
+		"open parens":      rep("("),
+		"from parens":      "SELECT * FROM " + rep("(") + "a JOIN b",
+		"variables":        rep("${"),
+		"exists":           rep("EXISTS ("),
+		"commas in from":   "SELECT * FROM " + rep("a, "),
+		"joins":            "SELECT * FROM a " + rep("JOIN b "),
+		"qualified name":   "SELECT * FROM " + rep("a.") + "b",
+		"casts":            rep("x::"),
+		"angle brackets":   "SELECT x::STRUCT" + rep("<"),
+		"lateral views":    "SELECT * FROM t " + rep("LATERAL VIEW explode(a) e AS c "),
+		"nested comments":  rep("/*"),
+		"unclosed string":  "'" + rep("a"),
+		"doubled quotes":   "'" + rep("''"),
+		"many ctes":        ctes,
+		"raw string tries": rep("r'x' "),
+		"numbers":          rep("1.5e3 "),
+		"hints":            rep("/*+ a */"),
+		"values":           "SELECT * FROM VALUES " + rep("(1), "),
+		"case":             rep("CASE WHEN "),
+		"stream":           "SELECT * FROM " + rep("STREAM "),
+		"with":             rep("WITH "),
+		"table":            rep("TABLE "),
+	}
+}
+
+func TestScanPathological(t *testing.T) {
+	for name, src := range pathological() {
+		t0 := time.Now()
+		if _, err := Scan(src); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		t.Logf("%-16s %7d bytes %v", name, len(src), time.Since(t0))
+	}
+}
+
+func BenchmarkScanPathological(b *testing.B) {
+	for name, src := range pathological() {
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				_, _ = Scan(src)
+			}
+		})
+	}
+}

@@ -1,0 +1,132 @@
+package sqlscan
+
+import "fmt"
+
+// Pos is a position in the scanned source.
+type Pos struct {
+	Offset int // byte offset, 0-based
+	Line   int // 1-based line number; lines end at '\n'
+	Col    int // 1-based column, counted in code points (bytes that are not UTF-8 continuation bytes)
+}
+
+// String formats p as "line:col".
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Kind classifies a token.
+type Kind int
+
+// Token kinds. Whitespace is never returned as a token; comments are.
+const (
+	// Invalid is a character Spark's lexer does not recognise (its UNRECOGNIZED
+	// token): control characters, '@', '#', '\', '{', '}', a lone '$', and any
+	// non-ASCII rune that is neither a letter nor Spark whitespace.
+	Invalid Kind = iota
+	// Ident is an unquoted identifier that is not a keyword, e.g. orders or 1abc.
+	Ident
+	// Keyword is a word in Spark's keyword list (matched after Spark's
+	// upper-casing, so ſet is the keyword SET). Most keywords are non-reserved
+	// and may still name a table or column.
+	Keyword
+	// QuotedIdent is a backquoted identifier; Value holds the name with the
+	// quotes removed and doubled backquotes collapsed.
+	QuotedIdent
+	// URIIdent is Spark's unquoted URI identifier form, letters "://" path,
+	// e.g. file:///etc/passwd. Spark accepts it wherever an identifier may stand.
+	URIIdent
+	// String is a string literal: '…', "…" (a string while
+	// spark.sql.ansi.doubleQuotedIdentifiers is off), R'…' or R"…". Value holds
+	// the unescaped content.
+	String
+	// Number is a numeric literal: 1, 1L, 1S, 1Y, 1.5, .5, 1E10, 1.5D, 1F, 1BD.
+	Number
+	// Operator is an operator such as = <=> != || |> :: -> => * and the lone
+	// "*/" (Spark's hint-end token outside a hint).
+	Operator
+	// Punct is one of ( ) , . ; [ ].
+	Punct
+	// Comment is a "--" line comment (including any backslash-newline
+	// continuation and its line end) or a nested "/* … */" block comment.
+	Comment
+	// Hint is a whole optimizer hint "/*+ … */"; Value holds the text between
+	// the markers.
+	Hint
+	// Param is a parameter marker: "?" (Value "") or ":name" (Value "name").
+	Param
+	// Variable is a "${…}" variable reference, which Spark substitutes into the
+	// SQL text before parsing when spark.sql.variable.substitute is on. Value
+	// holds the text between the braces. "${" inside a string literal is part
+	// of the string token.
+	Variable
+)
+
+var kindNames = [...]string{
+	Invalid:     "Invalid",
+	Ident:       "Ident",
+	Keyword:     "Keyword",
+	QuotedIdent: "QuotedIdent",
+	URIIdent:    "URIIdent",
+	String:      "String",
+	Number:      "Number",
+	Operator:    "Operator",
+	Punct:       "Punct",
+	Comment:     "Comment",
+	Hint:        "Hint",
+	Param:       "Param",
+	Variable:    "Variable",
+}
+
+// String returns the kind's name, e.g. "QuotedIdent".
+func (k Kind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Token is one lexical token. Text is exactly src[Start.Offset:End.Offset].
+type Token struct {
+	Kind  Kind
+	Text  string // the source text of the token
+	Value string // unquoted value for strings and backquoted identifiers; otherwise see Kind
+	Start Pos    // position of the first byte
+	End   Pos    // position just after the last byte
+}
+
+// IsWord reports whether t can stand as one part of a name: an unquoted or
+// backquoted identifier, a keyword (Spark accepts most keywords as names), or
+// the unquoted URI form.
+func (t Token) IsWord() bool {
+	switch t.Kind {
+	case Ident, Keyword, QuotedIdent, URIIdent:
+		return true
+	}
+	return false
+}
+
+// Name returns the identifier a word token stands for: Value for a backquoted
+// identifier, Text otherwise.
+func (t Token) Name() string {
+	if t.Kind == QuotedIdent {
+		return t.Value
+	}
+	return t.Text
+}
+
+// Error rules reported by Tokenize and Scan.
+const (
+	RuleUnclosedString      = "unclosed_string"
+	RuleUnclosedComment     = "unclosed_comment"
+	RuleUnclosedQuotedIdent = "unclosed_quoted_identifier"
+	RuleUnclosedHint        = "unclosed_hint"
+	RuleTooDeep             = "nesting_too_deep"
+)
+
+// Error is a lexical or structural error with its position.
+type Error struct {
+	Pos  Pos
+	Rule string // one of the Rule* constants
+	Msg  string
+}
+
+// Error implements error as "line:col: msg".
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }
