@@ -80,12 +80,12 @@ func everyFeaturePipeline(t *testing.T) *Pipeline {
 				{Name: "not_test", Condition: "customer_id <> 42", OnViolation: Drop},
 			}},
 		Dataset{Name: "customer_totals", Kind: MaterializedView,
-			ClusterBy: []string{"customer_id"},
 			Query: "WITH per_order AS (SELECT customer_id, amount FROM big_orders)\n" +
 				"SELECT customer_id, SUM(amount) AS total FROM per_order GROUP BY customer_id"},
 		Dataset{Name: "events", Kind: StreamingTable,
-			Comment: "All events, from every channel.",
-			Schema:  "event_id STRING NOT NULL, customer_id BIGINT, kind STRING, at TIMESTAMP",
+			Comment:   "All events, from every channel.",
+			ClusterBy: []string{"customer_id"},
+			Schema:    "event_id STRING NOT NULL, customer_id BIGINT, kind STRING, at TIMESTAMP",
 			Expectations: []Expectation{
 				{Name: "has_id", Condition: "event_id IS NOT NULL", OnViolation: Fail},
 				{Name: "known_kind", Condition: "kind IN ('click', 'view')", OnViolation: Drop},
