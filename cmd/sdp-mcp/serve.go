@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
+	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/server"
+	"github.com/sdp-mcp/sdp-mcp/tools"
+)
+
+// The engine is what the tools drive.
+var _ tools.Engine = (*engine.Engine)(nil)
+
+func newServeCmd(a *app) *cobra.Command {
+	var (
+		configPath, transport, listen string
+		sandboxOnly, readOnly         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the MCP tools over stdio (default) or streamable HTTP",
+		Long: `Serve the sdp-mcp tools to an MCP client.
+
+With no configuration, pipelines run on the local sandbox (started on first use) and
+promote is unavailable. A YAML file (--config) configures the environments (a production
+Spark Connect endpoint enables promote), limits, modes and the HTTP transport; secrets come
+from environment variables it names. Flags override the file; --sandbox-only and --read-only
+only add restrictions. Every tool call is recorded in the audit log
+(<workspace>/audit/audit.jsonl unless configured; see "sdp-mcp audit tail").
+
+Over HTTP the endpoint is http://ADDR/mcp; binding anything but loopback requires a bearer
+token (http.token_env).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := config.Flags{}
+			if cmd.Flags().Changed("transport") {
+				f.Transport = &transport
+			}
+			if cmd.Flags().Changed("listen") {
+				f.Listen = &listen
+				if !cmd.Flags().Changed("transport") {
+					http := config.TransportHTTP
+					f.Transport = &http
+				}
+			}
+			f.SandboxOnly, f.ReadOnly = &sandboxOnly, &readOnly
+			st, err := loadSettings(a, configPath, f, true)
+			if err != nil {
+				return err
+			}
+			a.log.Warn("the SQL guard is not wired yet: query bodies get only the pipeline package's lexical checks")
+			return server.Run(cmd.Context(), server.Config{
+				Settings: st,
+				Engines:  engineFactory(st, a.log),
+				Guard:    guardNotWired{},
+				Version:  a.version,
+				Log:      a.log,
+				Stdout:   a.stdout,
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&configPath, "config", "", "YAML configuration file (default: none, every setting at its default)")
+	fl.StringVar(&transport, "transport", config.TransportStdio, "stdio or http")
+	fl.StringVar(&listen, "listen", config.DefaultListen, "HTTP listen address host:port (implies --transport http)")
+	fl.BoolVar(&sandboxOnly, "sandbox-only", false, "never contact production: promote does not exist")
+	fl.BoolVar(&readOnly, "read-only", false, "offer only the read-only tools")
+	return cmd
+}
+
+func newAuditCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Read the audit log of tool calls",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	var (
+		n          int
+		configPath string
+	)
+	tail := &cobra.Command{
+		Use:   "tail",
+		Short: "Print the last records of the audit log (JSON lines)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n < 1 {
+				return fmt.Errorf("invalid -n %d: want a positive number of records", n)
+			}
+			st, err := loadSettings(a, configPath, config.Flags{}, false)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(st.Audit.Path); os.IsNotExist(err) {
+				return fmt.Errorf("no audit log yet at %s: nothing has been served with this workspace", st.Audit.Path)
+			}
+			return audit.Tail(st.Audit.Path, n, a.stdout)
+		},
+	}
+	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of records")
+	tail.Flags().StringVar(&configPath, "config", "", "YAML configuration file (for the audit log path)")
+	cmd.AddCommand(tail)
+	return cmd
+}
+
+// loadSettings reads the config file (if any), applies the flags and the
+// global --workspace, and validates. With full false only the paths are
+// resolved (no secrets are needed to read the audit log).
+func loadSettings(a *app, path string, f config.Flags, full bool) (*config.Config, error) {
+	st, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if a.workspace != "" {
+		f.Workspace = &a.workspace
+	}
+	st.Apply(f)
+	if !full {
+		return st, st.ResolvePaths()
+	}
+	if err := st.Validate(os.LookupEnv); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// sandboxStartTimeout bounds starting the local sandbox, pyspark install
+// included.
+const sandboxStartTimeout = 15 * time.Minute
+
+// engineFactory connects the tools to the engine of an environment. It is
+// called lazily by the tools, at most once per environment: the local
+// sandbox is started on the first call that needs Spark, and production is
+// dialled only when promote runs.
+func engineFactory(st *config.Config, log *slog.Logger) tools.EngineFactory {
+	return func(ctx context.Context, env config.Environment) (tools.Engine, error) {
+		url := withToken(env.URL, env.Token())
+		if env.Local() {
+			// Starting the sandbox (installing pyspark on first use) can
+			// outlast the call that needs it; let it finish for the next.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sandboxStartTimeout)
+			defer cancel()
+			var err error
+			if url, err = sandboxURL(sctx, st, log); err != nil {
+				return nil, err
+			}
+		}
+		return engine.New(ctx, engine.Config{
+			URL:         url,
+			Catalog:     env.Catalog,
+			Database:    env.Schema,
+			Storage:     env.Storage,
+			Sources:     env.Sources,
+			CallTimeout: st.Limits.CallTimeout.D(),
+			Logger:      log.With("environment", env.Name),
+		})
+	}
+}
+
+// sandboxURL starts the local sandbox of the workspace (installing pyspark
+// on first use), or reuses the running one, and returns its Spark Connect
+// URL, token included.
+func sandboxURL(ctx context.Context, st *config.Config, log *slog.Logger) (string, error) {
+	inst, err := sandbox.Start(ctx, sandbox.Options{
+		Workspace: st.Workspace,
+		Logger:    log,
+		Install:   sandbox.InstallOptions{Logger: log},
+	})
+	if err != nil {
+		return "", fmt.Errorf("starting the local sandbox: %w", err)
+	}
+	log.Info("sandbox ready", "url", inst.RedactedURL(), "reused", inst.Reused)
+	return inst.URL(), nil
+}
+
+// withToken adds the bearer token read from the environment to a Spark
+// Connect URL (the config file never holds it).
+func withToken(url, token string) string {
+	if url == "" || token == "" {
+		return url
+	}
+	url = strings.TrimSpace(url)
+	if rest := url[strings.Index(url, "://")+3:]; !strings.ContainsAny(rest, "/") {
+		url += "/"
+	}
+	return url + ";token=" + escapeParam(token)
+}
+
+// escapeParam percent-encodes what may not appear raw in a URL parameter.
+func escapeParam(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+*:@/,!$()'=", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// guardNotWired stands in for the SQL guard (package guardrails) until it
+// exists: it accepts every body. Wiring point: replace it in newServeCmd
+// with the guard built from the policy.
+type guardNotWired struct{}
+
+func (guardNotWired) CheckBody(string, string) pipeline.Problems { return nil }

@@ -1,0 +1,225 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"time"
+)
+
+// Environment names.
+const (
+	Sandbox    = "sandbox"
+	Production = "production"
+)
+
+// Transports.
+const (
+	TransportStdio = "stdio"
+	TransportHTTP  = "http"
+)
+
+// Defaults and hard caps. A config may lower a cap, never raise it.
+const (
+	DefaultPreviewRows     = 100
+	MaxPreviewRows         = 1000
+	DefaultPreviewMaxBytes = 8 << 20
+	MaxPreviewMaxBytes     = 64 << 20
+	DefaultCallTimeout     = 2 * time.Minute
+	MaxCallTimeout         = time.Hour
+	DefaultRunTimeout      = time.Hour
+	MaxRunTimeout          = 24 * time.Hour
+	DefaultListen          = "127.0.0.1:8765"
+	DefaultMaxBodyBytes    = 4 << 20
+	MaxMaxBodyBytes        = 64 << 20
+	DefaultSandboxCatalog  = "spark_catalog"
+	DefaultSandboxSchema   = "default"
+	defaultAuditPath       = "audit/audit.jsonl"
+)
+
+// Config is every setting of the server.
+type Config struct {
+	// Workspace is the directory holding pipelines (<workspace>/pipelines),
+	// the audit log and the local sandbox. Empty means the launcher's default
+	// ($SDP_MCP_WORKSPACE, else the user data directory).
+	Workspace string `yaml:"workspace"`
+	// Transport is stdio (the default) or http.
+	Transport string `yaml:"transport"`
+	// Mode restricts what the agent can do.
+	Mode Mode `yaml:"mode"`
+	// Environments are the Spark Connect endpoints pipelines run on.
+	Environments Environments `yaml:"environments"`
+	// Limits cap what one call may cost.
+	Limits Limits `yaml:"limits"`
+	// HTTP configures the streamable HTTP transport.
+	HTTP HTTP `yaml:"http"`
+	// Audit configures the audit log.
+	Audit Audit `yaml:"audit"`
+
+	file  string         // the file it was loaded from, for messages
+	lines map[string]int // key path → line in file
+	flags map[string]string
+}
+
+// Mode restricts the tools the server offers.
+type Mode struct {
+	// SandboxOnly removes promote and never contacts the production
+	// environment.
+	SandboxOnly bool `yaml:"sandbox_only"`
+	// ReadOnly offers only the read-only tools.
+	ReadOnly bool `yaml:"read_only"`
+}
+
+// Environments are the sandbox and, optionally, production.
+type Environments struct {
+	Sandbox    Environment  `yaml:"sandbox"`
+	Production *Environment `yaml:"production"`
+}
+
+// Environment is one Spark Connect endpoint and where pipelines live on it.
+type Environment struct {
+	// Name is Sandbox or Production (set by the loader).
+	Name string `yaml:"-"`
+	// URL is the sc:// URL without a token. Empty for the sandbox means the
+	// local sandbox started by the launcher.
+	URL string `yaml:"url"`
+	// TokenEnv names the environment variable holding the bearer token.
+	TokenEnv string `yaml:"token_env"`
+	// Catalog and Schema are where datasets are created.
+	Catalog string `yaml:"catalog"`
+	Schema  string `yaml:"schema"`
+	// Storage is the URI under which SDP keeps checkpoints and metadata.
+	Storage string `yaml:"storage"`
+	// Sources are the schemas, as catalog.schema, whose tables pipelines may
+	// read and list_sources shows. The local sandbox defaults to
+	// spark_catalog.default.
+	Sources []string `yaml:"sources"`
+
+	token string
+}
+
+// Token is the bearer token read from TokenEnv by [Config.Validate], or "".
+func (e Environment) Token() string { return e.token }
+
+// Local reports whether the environment is the launcher's local sandbox
+// (no URL configured).
+func (e Environment) Local() bool { return e.Name == Sandbox && e.URL == "" }
+
+// Limits cap what one call may cost.
+type Limits struct {
+	// PreviewRowsDefault is the row limit of a preview that names none.
+	PreviewRowsDefault int `yaml:"preview_rows_default"`
+	// PreviewRowsMax is the largest limit a preview may ask for.
+	PreviewRowsMax int `yaml:"preview_rows_max"`
+	// PreviewMaxBytes caps the result bytes a preview reads.
+	PreviewMaxBytes int64 `yaml:"preview_max_bytes"`
+	// CallTimeout bounds every call except run and promote.
+	CallTimeout Duration `yaml:"call_timeout"`
+	// RunTimeout bounds run and promote.
+	RunTimeout Duration `yaml:"run_timeout"`
+}
+
+// HTTP configures the streamable HTTP transport.
+type HTTP struct {
+	// Listen is host:port. Binding anything but loopback needs TokenEnv.
+	Listen string `yaml:"listen"`
+	// TokenEnv names the environment variable holding the bearer token
+	// clients must send. When set, every request needs it.
+	TokenEnv string `yaml:"token_env"`
+	// AllowedHosts are extra Host header values accepted (host names, no
+	// port). Loopback names are accepted when listening on loopback; the
+	// listen host always is.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AllowedOrigins are extra Origin header values accepted (scheme://host[:port]).
+	// Requests without Origin (non-browser clients) and loopback origins
+	// when listening on loopback are accepted.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+
+	token string
+}
+
+// Token is the bearer token read from TokenEnv by [Config.Validate], or "".
+func (h HTTP) Token() string { return h.token }
+
+// Audit configures the audit log.
+type Audit struct {
+	// Path of the JSONL audit log; relative paths are relative to the
+	// workspace.
+	Path string `yaml:"path"`
+}
+
+// Duration is a time.Duration written as "30s", "5m" or "1h30m".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Default returns the configuration used when there is no file.
+func Default() *Config {
+	return &Config{
+		Transport: TransportStdio,
+		Environments: Environments{Sandbox: Environment{Name: Sandbox,
+			Catalog: DefaultSandboxCatalog, Schema: DefaultSandboxSchema}},
+		Limits: Limits{
+			PreviewRowsDefault: DefaultPreviewRows,
+			PreviewRowsMax:     MaxPreviewRows,
+			PreviewMaxBytes:    DefaultPreviewMaxBytes,
+			CallTimeout:        Duration(DefaultCallTimeout),
+			RunTimeout:         Duration(DefaultRunTimeout),
+		},
+		HTTP:  HTTP{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
+		lines: map[string]int{},
+		flags: map[string]string{},
+	}
+}
+
+// Flags are the command-line overrides. A nil field was not given.
+type Flags struct {
+	Workspace   *string
+	Transport   *string
+	Listen      *string
+	SandboxOnly *bool
+	ReadOnly    *bool
+}
+
+// Apply overrides the file's settings with the flags that were given.
+// Flags can only add restrictions for the modes: --sandbox-only=false does
+// not lift a sandbox_only set in the file.
+func (c *Config) Apply(f Flags) {
+	if f.Workspace != nil && *f.Workspace != "" {
+		c.Workspace = *f.Workspace
+		c.flags["workspace"] = "--workspace"
+	}
+	if f.Transport != nil {
+		c.Transport = *f.Transport
+		c.flags["transport"] = "--transport"
+	}
+	if f.Listen != nil {
+		c.HTTP.Listen = *f.Listen
+		c.flags["http.listen"] = "--listen"
+	}
+	if f.SandboxOnly != nil && *f.SandboxOnly {
+		c.Mode.SandboxOnly = true
+	}
+	if f.ReadOnly != nil && *f.ReadOnly {
+		c.Mode.ReadOnly = true
+	}
+}
+
+// PromoteAvailable reports whether promote exists: a production environment
+// is configured and neither mode forbids it.
+func (c *Config) PromoteAvailable() bool {
+	return c.Environments.Production != nil && !c.Mode.SandboxOnly && !c.Mode.ReadOnly
+}
+
+// PipelinesDir is where pipeline drafts live.
+func (c *Config) PipelinesDir() string { return filepath.Join(c.Workspace, "pipelines") }
+
+// HTTPLoopback reports whether the HTTP listen address is a loopback one.
+func (c *Config) HTTPLoopback() bool {
+	host, _, err := net.SplitHostPort(c.HTTP.Listen)
+	return err == nil && isLoopbackHost(host)
+}

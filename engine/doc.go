@@ -1,0 +1,48 @@
+// Package engine runs pipelines on Spark: it turns a pipeline.Pipeline into
+// Spark Declarative Pipelines commands and queries sent through connect, for
+// one environment (the sandbox or production). It owns validation (static
+// graph checks, per-dataset analysis, SDP dry-run), runs (with progress and
+// expectation counts), previews, and discovery of source tables.
+//
+// # Environment
+//
+// An [Engine] is bound to one environment by its [Config]: the Spark Connect
+// URL, the catalog and database datasets are written to, the storage root
+// and the source schemas the agent may read. Whatever catalog, database or
+// storage a pipeline carries is replaced by the configuration's before
+// anything is rendered; the pipeline's storage is <Storage>/<name>.
+//
+// # Sessions
+//
+// Every session the engine opens is locked down first (no SQL over file
+// paths, no variable substitution, no server stack traces, time zone UTC),
+// and the settings are read back before the session is used. Queries for
+// the agent (analysis, previews, listings, expectation counts) share one
+// session; each dry-run and run gets a session of its own from
+// CreateDataflowGraph to the end of the run, released afterwards (which is
+// also what stops a cancelled run on the server). When the server loses a
+// session (restart, expiry), the engine opens a new one and retries the
+// call once.
+//
+// A Spark session caches the file listing of the tables it read and does
+// not see later writes by other sessions, so the shared session refreshes
+// the tables a preview or count reads before reading them.
+//
+// # Errors
+//
+// Anything the agent can fix comes back as pipeline.Problems, each naming
+// the dataset or flow (or "pipeline", "query", "preview", "run", "source"),
+// the field, the offending value, Spark's error class at the start of the
+// message, and a fix hint derived from the class. Everything else (the
+// server is unreachable, the session cannot be locked down, ...) is an
+// ordinary error. Validate reports problems inside its result; a run that
+// fails is a RunResult with a Failure.
+//
+// # Known limitation
+//
+// On Spark 4.3 with file-based tables (parquet, the sandbox's default), the
+// flows writing one streaming table share one commit log keyed by batch
+// number, and Spark drops a batch whose number another flow already used:
+// a streaming table fed by several flows can lose rows. Validate warns
+// about such tables (ValidationResult.Warnings).
+package engine

@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sdp-mcp/sdp-mcp/connect"
+	"github.com/sdp-mcp/sdp-mcp/pipeline"
+)
+
+// DefaultCallTimeout bounds one engine call (an analysis, a preview, a
+// listing) when Config.CallTimeout is zero.
+const DefaultCallTimeout = time.Minute
+
+// Config binds an Engine to one environment. Every field comes from the
+// server's configuration, never from an agent.
+type Config struct {
+	// URL is the sc:// URL of the environment's Spark Connect server.
+	URL string
+	// Catalog and Database are where datasets are written: the dataflow
+	// graph's defaults and the qualifier of every generated name.
+	Catalog, Database string
+	// Storage is the pipeline storage root, an absolute URI such as
+	// file:///abs/path/pipeline-storage; each pipeline gets
+	// <Storage>/<pipeline name> (streaming checkpoints live there).
+	Storage string
+	// Sources are the schemas, as catalog.schema, the agent may read
+	// sources from, e.g. ["spark_catalog.samples"]. ListSources and
+	// DescribeSource stay inside them.
+	Sources []string
+	// CallTimeout bounds every call made for an agent (analysis, preview,
+	// listing, dry-run); runs are bounded by the caller's context only.
+	// Zero means DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// lockdown is the session configuration every engine session gets, set when
+// the session is created and checked before it is used: no SQL over raw
+// file paths, no ${var} substitution in SQL text, no server stack traces in
+// errors, and one time zone so results do not depend on the server's.
+func lockdown() map[string]string {
+	return map[string]string{
+		"spark.sql.runSQLOnFiles":                    "false",
+		"spark.sql.variable.substitute":              "false",
+		"spark.sql.connect.serverStacktrace.enabled": "false",
+		"spark.sql.session.timeZone":                 "UTC",
+	}
+}
+
+// flowConf is the part of lockdown that also goes into every dataflow
+// graph's SQL configuration, so that flows run under the same rules as the
+// session that defined them.
+func flowConf() map[string]string {
+	l := lockdown()
+	delete(l, "spark.sql.connect.serverStacktrace.enabled")
+	return l
+}
+
+// Engine runs pipelines against one Spark Connect server. It is safe for
+// concurrent use. Queries for the agent (analysis, previews, listings) share
+// one locked-down session; every dry-run and run gets a session of its own,
+// from CreateDataflowGraph to the end of the run, released afterwards.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	ep      *connect.Endpoint
+	sources []sourceSchema
+
+	mu     sync.Mutex
+	shared *connect.Client
+	closed bool
+}
+
+// sourceSchema is one configured source schema.
+type sourceSchema struct{ catalog, schema string }
+
+func (s sourceSchema) String() string { return s.catalog + "." + s.schema }
+
+var plainIdentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// New checks cfg and returns an Engine. It does not contact the server: the
+// first call that needs Spark does.
+func New(_ context.Context, cfg Config) (*Engine, error) {
+	ep, err := connect.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("engine config: URL: %w", err)
+	}
+	var bad []string
+	for _, f := range []struct{ field, v string }{{"Catalog", cfg.Catalog}, {"Database", cfg.Database}} {
+		if !plainIdentRE.MatchString(f.v) {
+			bad = append(bad, fmt.Sprintf("%s %q must be a plain identifier (letters, digits, _)", f.field, f.v))
+		}
+	}
+	if msg := checkStorage(cfg.Storage); msg != "" {
+		bad = append(bad, msg)
+	}
+	var sources []sourceSchema
+	for _, s := range cfg.Sources {
+		cat, sch, ok := strings.Cut(s, ".")
+		if !ok || !plainIdentRE.MatchString(cat) || !plainIdentRE.MatchString(sch) {
+			bad = append(bad, fmt.Sprintf("source schema %q must be catalog.schema, e.g. spark_catalog.samples", s))
+			continue
+		}
+		sources = append(sources, sourceSchema{catalog: cat, schema: sch})
+	}
+	if cfg.CallTimeout < 0 {
+		bad = append(bad, "CallTimeout must not be negative")
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("engine config: %s", strings.Join(bad, "; "))
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// Every client of the engine opens its own session: a session id fixed
+	// in the URL would make them all share one.
+	ep.SessionID = ""
+	return &Engine{cfg: cfg, log: log.With("engine", ep.String()), ep: ep, sources: sources}, nil
+}
+
+func checkStorage(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || !strings.HasPrefix(u.Path, "/") {
+		return fmt.Sprintf("Storage %q must be an absolute URI with a scheme, e.g. file:///abs/path/pipeline-storage", s)
+	}
+	return ""
+}
+
+// Close releases the engine's shared session. Calls in progress fail.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	c := e.shared
+	e.shared, e.closed = nil, true
+	e.mu.Unlock()
+	if c != nil {
+		return c.Close()
+	}
+	return nil
+}
+
+var errClosed = errors.New("the engine is closed")
+
+// dial opens a new locked-down session.
+func (e *Engine) dial(ctx context.Context) (*connect.Client, error) {
+	ep := *e.ep
+	c, err := connect.DialEndpoint(ctx, &ep, connect.WithLogger(e.log))
+	if err != nil {
+		return nil, err
+	}
+	if err := lockDown(ctx, c); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// lockDown sets the lockdown configuration on c's session and reads it back.
+func lockDown(ctx context.Context, c *connect.Client) error {
+	want := lockdown()
+	if err := c.SetConf(ctx, want); err != nil {
+		return fmt.Errorf("lock down the Spark session: %w", err)
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	got, err := c.GetConf(ctx, keys...)
+	if err != nil {
+		return fmt.Errorf("check the Spark session lockdown: %w", err)
+	}
+	for k, v := range want {
+		if !strings.EqualFold(got[k], v) {
+			return fmt.Errorf("the Spark session did not accept %s=%s (it reports %q): refusing to use it", k, v, got[k])
+		}
+	}
+	return nil
+}
+
+// session returns the shared session, opening it on first use.
+func (e *Engine) session(ctx context.Context) (*connect.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errClosed
+	}
+	if e.shared != nil {
+		return e.shared, nil
+	}
+	c, err := e.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.shared = c
+	return c, nil
+}
+
+// replace drops the shared session lost, unless another call already
+// replaced it, and returns a fresh one.
+func (e *Engine) replace(ctx context.Context, lost *connect.Client) (*connect.Client, error) {
+	e.mu.Lock()
+	if e.shared == lost {
+		e.shared = nil
+	}
+	e.mu.Unlock()
+	// Calls still running on the lost session fail by themselves; closing
+	// its connection under them would only make them fail differently.
+	time.AfterFunc(e.cfg.CallTimeout, func() { _ = lost.Close() })
+	return e.session(ctx)
+}
+
+// withSession calls fn with the shared session. When the server lost the
+// session (a restart, an expiry), it opens a new locked-down one and calls
+// fn once more.
+func (e *Engine) withSession(ctx context.Context, fn func(*connect.Client) error) error {
+	c, err := e.session(ctx)
+	if err != nil {
+		return err
+	}
+	err = fn(c)
+	if !errors.Is(err, connect.ErrServerRestarted) {
+		return err
+	}
+	e.log.Warn("spark session lost; reconnecting once", "err", err)
+	c, err = e.replace(ctx, c)
+	if err != nil {
+		return err
+	}
+	return fn(c)
+}
+
+// withCallTimeout bounds one call made for the agent.
+func (e *Engine) withCallTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.cfg.CallTimeout)
+}
+
+// bind returns a copy of p bound to the engine's environment: its catalog,
+// database and storage come from the configuration, whatever p says.
+func (e *Engine) bind(p *pipeline.Pipeline) *pipeline.Pipeline {
+	b := p.Clone()
+	b.Catalog, b.Database = e.cfg.Catalog, e.cfg.Database
+	b.Storage = strings.TrimRight(e.cfg.Storage, "/") + "/" + p.Name
+	return b
+}
+
+// qualified returns the catalog.database.name of a dataset, quoted.
+func (e *Engine) qualified(name string) string {
+	return quoteIdent(e.cfg.Catalog) + "." + quoteIdent(e.cfg.Database) + "." + quoteIdent(name)
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }

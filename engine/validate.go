@@ -1,0 +1,369 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sdp-mcp/sdp-mcp/connect"
+	"github.com/sdp-mcp/sdp-mcp/pipeline"
+)
+
+// Validate checks p in three stages and reports every problem found:
+//
+//  1. static checks — the declarations, the dependency graph (missing
+//     upstreams, cycles); when they find anything, Validate returns without
+//     sending anything to Spark;
+//  2. analysis — each dataset's and flow's query, with its upstream
+//     declarations inlined, is resolved by the server (AnalyzePlan, which
+//     does not execute on Spark 4.1+) to get its columns; errors are
+//     attributed to the dataset or flow whose own text fails, and so are
+//     expectation conditions that do not resolve against its columns;
+//  3. an SDP dry-run of the whole graph, in a session of its own, as
+//     `spark-pipelines dry-run` would do it with the project folder.
+//
+// Problems are in the result; the error is for infrastructure failures only.
+func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*ValidationResult, error) {
+	b := e.bind(p)
+	hash, err := p.Hash()
+	if err != nil {
+		return nil, err
+	}
+	g := pipeline.BuildGraph(b)
+	res := &ValidationResult{PipelineHash: hash, Mermaid: g.Mermaid(), Problems: pipeline.Problems{}}
+	for _, d := range b.Datasets {
+		deps := g.Dependencies(d.Name)
+		if deps == nil {
+			deps = []string{}
+		}
+		res.Datasets = append(res.Datasets, DatasetInfo{Name: d.Name, Kind: d.Kind, DependsOn: deps})
+	}
+	if ps := staticProblems(b, g); len(ps) > 0 {
+		res.Problems = ps
+		return res, nil
+	}
+
+	a, err := e.analyze(ctx, b, g)
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Datasets {
+		res.Datasets[i].Columns = a.columns[res.Datasets[i].Name]
+	}
+	res.Problems = append(res.Problems, a.problems...)
+
+	dry, err := e.dryRun(ctx, b, a.failed)
+	if err != nil {
+		return nil, err
+	}
+	res.Problems = append(res.Problems, dry...)
+	res.Warnings, err = e.warnings(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	res.OK = len(res.Problems) == 0
+	return res, nil
+}
+
+// staticProblems runs the checks that need no engine.
+func staticProblems(p *pipeline.Pipeline, g *pipeline.Graph) pipeline.Problems {
+	var ps pipeline.Problems
+	if err := p.Validate(); err != nil {
+		var vs pipeline.Problems
+		if errors.As(err, &vs) {
+			ps = append(ps, vs...)
+		} else {
+			ps = append(ps, pipeline.Problem{On: "pipeline", Name: p.Name, Message: err.Error()})
+		}
+	}
+	for _, gp := range g.Problems() {
+		if !slices.Contains(ps, gp) {
+			ps = append(ps, gp)
+		}
+	}
+	return ps
+}
+
+// analysis is what the engine learned about each dataset and flow.
+type analysis struct {
+	columns  map[string][]connect.Column
+	failed   map[string]bool // elements with problems, or not analyzed because an upstream has some
+	problems pipeline.Problems
+}
+
+// analyze resolves every dataset and flow in dependency order. An element
+// whose upstream failed is not analyzed: its preview inlines the failing
+// text, and the upstream's problem is the one to fix.
+func (e *Engine) analyze(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph) (*analysis, error) {
+	a := &analysis{columns: map[string][]connect.Column{}, failed: map[string]bool{}}
+	order, err := g.Order()
+	if err != nil {
+		return nil, err // cannot happen: static checks found no cycle
+	}
+	for _, name := range order {
+		if slices.ContainsFunc(g.Dependencies(name), func(dep string) bool { return a.failed[dep] }) {
+			a.failed[name] = true
+			continue
+		}
+		if f, ok := p.Flow(name); ok {
+			target, _ := p.Dataset(f.Target)
+			cols, err := e.analyzePart(ctx, a, p, "flow", name, f.Query, target)
+			if err != nil {
+				return nil, err
+			}
+			a.columns[name] = cols
+			continue
+		}
+		d, _ := p.Dataset(name)
+		flows := p.FlowsInto(name)
+		if len(flows) == 0 {
+			cols, err := e.analyzePart(ctx, a, p, "dataset", name, d.Query, d)
+			if err != nil {
+				return nil, err
+			}
+			a.columns[name] = cols
+			continue
+		}
+		// A streaming table fed by flows: its rows are the union, by
+		// name, of its own query's and its flows' (each analyzed on its own).
+		var parts [][]connect.Column
+		if d.Query != "" {
+			cols, err := e.analyzePart(ctx, a, p, "dataset", name, d.Query, d)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, cols)
+		}
+		for _, f := range flows {
+			parts = append(parts, a.columns[f.Name])
+		}
+		a.columns[name] = unionByName(parts)
+	}
+	a.problems = dedupe(a.problems)
+	return a, nil
+}
+
+// analyzePart resolves one query body that writes to d, d's own or a
+// flow's, as a preview shows it: the declared datasets it reads inlined,
+// STREAM reads as batch reads. d's expectations are checked over its rows
+// rather than applied, so that a condition that does not resolve is told
+// apart from the body.
+func (e *Engine) analyzePart(ctx context.Context, a *analysis, p *pipeline.Pipeline, on, name, query string, d pipeline.Dataset) ([]connect.Column, error) {
+	sql, err := pipeline.PreviewQuerySQL(p, query, 1)
+	if err != nil {
+		return nil, a.fail(name, err)
+	}
+	return e.analyzeSQL(ctx, a, on, name, sql, d)
+}
+
+// fail records problems the pipeline package found while building a query;
+// other errors are returned.
+func (a *analysis) fail(name string, err error) error {
+	var ps pipeline.Problems
+	if !errors.As(err, &ps) {
+		return err
+	}
+	a.failed[name] = true
+	a.problems = append(a.problems, ps...)
+	return nil
+}
+
+// analyzeSQL resolves sql, the rows element name writes to dataset d, with
+// d's expectation conditions evaluated over them, and returns the columns.
+// When that fails, it finds out whether the query or a condition is at
+// fault, so that the problem names the right field.
+func (e *Engine) analyzeSQL(ctx context.Context, a *analysis, on, name, sql string, d pipeline.Dataset) ([]connect.Column, error) {
+	checks := d.Expectations
+	cols, err := e.schema(ctx, withChecks(sql, checks))
+	if err == nil {
+		return cols[:len(cols)-len(checks)], nil
+	}
+	if !agentFixable(err) {
+		return nil, err
+	}
+	if len(checks) > 0 {
+		cols, err = e.schema(ctx, sql)
+	}
+	if err != nil {
+		if !agentFixable(err) {
+			return nil, err
+		}
+		f, _ := failureOf(err)
+		a.failed[name] = true
+		a.problems = append(a.problems, f.problem(on, name, "query", e.hints()))
+		return nil, nil
+	}
+	// The query resolves: some condition does not.
+	env := e.hints()
+	for _, c := range cols {
+		env.columns = append(env.columns, c.Name)
+	}
+	found := false
+	for i := range checks {
+		_, cerr := e.schema(ctx, withChecks(sql, checks[i:i+1]))
+		if cerr == nil {
+			continue
+		}
+		if !agentFixable(cerr) {
+			return nil, cerr
+		}
+		f, _ := failureOf(cerr)
+		a.problems = append(a.problems, f.problem("dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i), env))
+		found = true
+	}
+	if !found {
+		f, _ := failureOf(err)
+		a.problems = append(a.problems, f.problem("dataset", d.Name, "expectations", env))
+	}
+	a.failed[d.Name] = true
+	return cols, nil
+}
+
+// withChecks appends one boolean column per expectation to sql's rows: the
+// condition as a run evaluates it. Resolving it checks that each condition
+// is a boolean expression over the rows' columns.
+func withChecks(sql string, es []pipeline.Expectation) string {
+	if len(es) == 0 {
+		return sql
+	}
+	var b strings.Builder
+	b.WriteString("SELECT *")
+	for i, x := range es {
+		fmt.Fprintf(&b, ",\n  (%s) IS TRUE AS `__sdp_mcp_check_%d`", x.Condition, i)
+	}
+	b.WriteString("\nFROM (\n" + sql + "\n) AS `__sdp_mcp_checked`")
+	return b.String()
+}
+
+// schema resolves a query on the shared session, without running it.
+func (e *Engine) schema(ctx context.Context, sql string) ([]connect.Column, error) {
+	var cols []connect.Column
+	err := e.withSession(ctx, func(c *connect.Client) error {
+		cctx, cancel := e.withCallTimeout(ctx)
+		defer cancel()
+		var err error
+		cols, err = c.Schema(cctx, connect.SQL(sql))
+		return err
+	})
+	return cols, err
+}
+
+// unionByName merges column lists by name, in order of first appearance; a
+// column is nullable when it is nullable, or missing, in any list.
+func unionByName(parts [][]connect.Column) []connect.Column {
+	var out []connect.Column
+	at := map[string]int{}
+	for _, cols := range parts {
+		for _, c := range cols {
+			k := strings.ToLower(c.Name)
+			if i, ok := at[k]; ok {
+				out[i].Nullable = out[i].Nullable || c.Nullable
+				continue
+			}
+			at[k] = len(out)
+			out = append(out, c)
+		}
+	}
+	for i := range out {
+		k := strings.ToLower(out[i].Name)
+		for _, cols := range parts {
+			if !slices.ContainsFunc(cols, func(c connect.Column) bool { return strings.ToLower(c.Name) == k }) {
+				out[i].Nullable = true
+			}
+		}
+	}
+	return out
+}
+
+func dedupe(ps pipeline.Problems) pipeline.Problems {
+	var out pipeline.Problems
+	for _, p := range ps {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// dryRun registers p's files in a new dataflow graph and dry-runs it. Its
+// problems leave out elements in skip, whose problems analysis found.
+func (e *Engine) dryRun(ctx context.Context, p *pipeline.Pipeline, skip map[string]bool) (pipeline.Problems, error) {
+	var ps pipeline.Problems
+	err := e.withGraphSession(ctx, nil, func(c *connect.Client) error {
+		ps = nil
+		g, defined, err := e.defineGraph(ctx, c, p)
+		if err != nil {
+			return err
+		}
+		for _, d := range defined {
+			if !skip[d.Name] {
+				ps = append(ps, d)
+			}
+		}
+		if len(defined) > 0 {
+			return nil // a graph with refused files cannot run
+		}
+		cctx, cancel := e.withCallTimeout(ctx)
+		defer cancel()
+		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.Storage}, nil)
+		var re *connect.RunError
+		if errors.As(err, &re) {
+			ps = append(ps, e.runProblems(p, re, skip)...)
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dry-run of pipeline %s: %w", p.Name, err)
+	}
+	return dedupe(ps), nil
+}
+
+// fileFormats are the table formats whose streaming writes keep their
+// commit log next to the data, keyed by the writer's batch number.
+var fileFormats = []string{"parquet", "orc", "json", "csv", "avro", "text"}
+
+// warnings reports streaming tables with more than one writer when tables
+// are file-based: on Spark 4.3 (OSS) the writers share one commit log keyed
+// by batch number, and a batch one writer commits after the other used its
+// number is skipped — its rows are lost. Measured on the sandbox; see
+// TestRunStreamingTableTwoFlows.
+func (e *Engine) warnings(ctx context.Context, p *pipeline.Pipeline) (pipeline.Problems, error) {
+	var multi []pipeline.Dataset
+	for _, d := range p.Datasets {
+		writers := len(p.FlowsInto(d.Name))
+		if d.Query != "" {
+			writers++
+		}
+		if d.Kind == pipeline.StreamingTable && writers > 1 {
+			multi = append(multi, d)
+		}
+	}
+	if len(multi) == 0 {
+		return nil, nil
+	}
+	const key = "spark.sql.sources.default"
+	var format string
+	err := e.withSession(ctx, func(c *connect.Client) error {
+		cctx, cancel := e.withCallTimeout(ctx)
+		defer cancel()
+		got, err := c.GetConf(cctx, key)
+		format = strings.ToLower(got[key])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(fileFormats, format) {
+		return nil, nil
+	}
+	var ws pipeline.Problems
+	for _, d := range multi {
+		ws = append(ws, pipeline.Problem{On: "dataset", Name: d.Name,
+			Message: fmt.Sprintf("several flows append to this streaming table, and this environment writes %s files: Spark's file sink keeps one commit log per table, so rows of one flow can be dropped when both flows commit in the same run", format),
+			Fix:     "write one flow per streaming table: combine the sources with UNION ALL in a single query"})
+	}
+	return ws, nil
+}

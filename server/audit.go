@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/tools"
+)
+
+// callError is the error the agent sees when a call fails inside the
+// server: a public message and a reference to the server log entry that
+// holds the details. It never carries a cause, a stack trace, a path or a
+// token.
+type callError struct{ msg string }
+
+func (e *callError) Error() string { return e.msg }
+
+// errAudit marks a failure to write the audit log.
+var errAudit = errors.New("audit log write failed")
+
+// middleware wraps every tool handler: it audits the call (an "allowed"
+// record before the tool has any effect, the outcome after), recovers from
+// panics, and replaces infrastructure errors with a sanitized message. A
+// call whose audit record cannot be written fails.
+func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		start := time.Now()
+		rec := s.record(ctx, req.Params.Name, tools.RawArguments(req))
+		o := &tools.Outcome{}
+		o.Allow = func(context.Context) error {
+			r := rec
+			r.Time, r.Decision = time.Now(), audit.Allowed
+			if werr := s.audit.Write(r); werr != nil {
+				return fmt.Errorf("%w: %w", errAudit, werr)
+			}
+			return nil
+		}
+		res, err = s.callSafely(tools.WithOutcome(ctx, o), req, next)
+
+		rec.Time = time.Now()
+		rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		rec.PipelineHash, rec.Environment = o.PipelineHash, o.Environment
+		if err != nil {
+			ref := newRef()
+			public := "the call failed inside the server"
+			var ie *tools.InfraError
+			switch {
+			case errors.Is(err, errAudit):
+				public = "the audit log could not be written, so the call was not run"
+			case errors.As(err, &ie):
+				public = ie.Public
+			}
+			s.log.Error("tool call failed", "ref", ref, "tool", req.Params.Name, "err", err)
+			rec.Decision, rec.Rules = audit.Failed, []string{"infrastructure"}
+			rec.Summary = public + " (ref " + ref + ")"
+			err = &callError{msg: fmt.Sprintf("internal error (ref %s): %s; the server log has the details", ref, public)}
+		} else {
+			rec.Decision, rec.Rules, rec.Summary = o.Decision, o.Rules, o.Summary
+			if rec.Decision == "" {
+				rec.Decision = audit.OK
+			}
+		}
+		if werr := s.audit.Write(rec); werr != nil {
+			ref := newRef()
+			s.log.Error("audit log write failed; withholding the result", "ref", ref, "tool", req.Params.Name, "err", werr)
+			return nil, &callError{msg: fmt.Sprintf("internal error (ref %s): the audit log could not be written, so the result is withheld", ref)}
+		}
+		return res, err
+	}
+}
+
+// callSafely runs next, turning a panic into an error (the stack goes to
+// the server log only).
+func (s *Server) callSafely(ctx context.Context, req mcp.CallToolRequest, next mcpserver.ToolHandlerFunc) (res *mcp.CallToolResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, err = nil, &tools.InfraError{Public: "the call failed inside the server", Err: fmt.Errorf("panic: %v", r)}
+		}
+	}()
+	return next(ctx, req)
+}
+
+// onError audits tool calls that failed before reaching the middleware:
+// unknown tools, calls filtered out, malformed requests.
+func (s *Server) onError(ctx context.Context, id any, method mcp.MCPMethod, message any, err error) {
+	if method != mcp.MethodToolsCall {
+		return
+	}
+	var ce *callError
+	if errors.As(err, &ce) {
+		return // audited by the middleware
+	}
+	name := ""
+	var args json.RawMessage
+	if req, ok := message.(*mcp.CallToolRequest); ok && req != nil {
+		name, args = req.Params.Name, tools.RawArguments(*req)
+	}
+	rec := s.record(ctx, name, args)
+	rec.RequestID = fmt.Sprint(id)
+	rec.Decision, rec.Rules = audit.Rejected, []string{"request.invalid"}
+	switch {
+	case errors.Is(err, mcpserver.ErrToolNotFound):
+		rec.Rules = []string{"tool.unknown"}
+		if rule, ok := s.denied[name]; ok {
+			rec.Decision, rec.Rules = audit.Denied, []string{rule}
+		}
+	}
+	rec.Summary = truncate(err.Error(), 300)
+	if werr := s.audit.Write(rec); werr != nil {
+		s.log.Error("audit log write failed", "err", werr)
+	}
+}
+
+// record starts an audit record for a call.
+func (s *Server) record(ctx context.Context, tool string, args json.RawMessage) audit.Record {
+	r := audit.Record{Time: time.Now(), Tool: tool, Transport: s.transport, Arguments: audit.Redact(args)}
+	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
+		r.Session = sess.SessionID()
+		if ci, ok := sess.(mcpserver.SessionWithClientInfo); ok {
+			if info := ci.GetClientInfo(); info.Name != "" || info.Version != "" {
+				r.Client = &audit.Client{Name: info.Name, Version: info.Version}
+			}
+		}
+	}
+	if info := mcpserver.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientInfo != nil {
+		r.Client = &audit.Client{Name: info.ClientInfo.Name, Version: info.ClientInfo.Version}
+	}
+	return r
+}
+
+// newRef returns a short random id tying an error the agent sees to the
+// server log entry with the details.
+func newRef() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

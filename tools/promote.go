@@ -1,0 +1,169 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/pipeline"
+)
+
+const promoteDescription = `Run a validated pipeline draft in production.
+
+Promotes exactly the draft that the latest successful validate checked: pass the pipeline_hash
+validate returned. It is refused when the hash does not match, when the draft changed after
+that validation, or when the validation found problems — validate again, then promote the new
+hash. The server first does a dry-run on the production engine (nothing is written if it
+fails), then runs the pipeline there with the same refresh options as run. Datasets are
+created in the production catalog and schema of the server's configuration. The promotion is
+recorded with its result.
+
+This changes production tables. Full refreshes recompute tables from scratch; use them only
+when asked to.
+
+Example:
+{"pipeline": "sales", "pipeline_hash": "3f1c…(64 hex characters from validate)"}`
+
+type promoteInput struct {
+	Pipeline       string   `json:"pipeline" schema:"pattern=name" desc:"Pipeline to promote."`
+	PipelineHash   string   `json:"pipeline_hash" schema:"pattern=hash" desc:"The pipeline_hash returned by the latest successful validate of the current draft."`
+	Refresh        []string `json:"refresh,omitempty" schema:"maxItems=200;unique;item.pattern=name" desc:"Refresh only these datasets (incrementally)."`
+	FullRefresh    []string `json:"full_refresh,omitempty" schema:"maxItems=200;unique;item.pattern=name" desc:"Recompute these datasets from scratch."`
+	FullRefreshAll bool     `json:"full_refresh_all,omitempty" desc:"Recompute every dataset from scratch."`
+}
+
+type promoteOutput struct {
+	OK           bool               `json:"ok" desc:"True when every selected dataset completed in production."`
+	PipelineHash string             `json:"pipeline_hash" desc:"Hash of the draft that was promoted."`
+	Environment  string             `json:"environment" desc:"Always production."`
+	Target       string             `json:"target" desc:"The production catalog.schema the datasets live in."`
+	Datasets     []datasetRunOutput `json:"datasets"`
+	Failure      *failureOutput     `json:"failure,omitempty" desc:"Why the production run failed, when it did."`
+	DurationMS   int64              `json:"duration_ms"`
+}
+
+func (h *Handler) promoteTool() (server.ServerTool, error) {
+	return define(h, meta{name: Promote, title: "Promote to production",
+		description: promoteDescription,
+		readOnly:    false, destructive: true, idempotent: false, openWorld: true, long: true,
+	}, h.promote)
+}
+
+func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promoteOutput, error) {
+	prod := h.cfg.Environments.Production
+	switch {
+	case h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly:
+		return nil, &toolError{decision: audit.Denied, rule: "mode",
+			msg: "promote is not available: this server runs in a mode that never contacts production"}
+	case prod == nil:
+		return nil, &toolError{decision: audit.Denied, rule: "promote.no_production",
+			msg: "promote is not available: this server has no production environment configured; ask its operator"}
+	}
+	p, st, err := h.loadWithState(ctx, in.Pipeline)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := hash(p)
+	if err != nil {
+		return nil, err
+	}
+	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Production
+	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
+		return nil, err
+	}
+	ps := h.guardPipeline(p)
+	ps = append(ps, checkSelection(p, in.Refresh, in.FullRefresh, in.FullRefreshAll)...)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+
+	// The same draft, bound to production. The hash leaves the environment
+	// out, so it still identifies what was validated.
+	pp := p.Clone()
+	pp.Catalog, pp.Database, pp.Storage = prod.Catalog, prod.Schema, prod.Storage
+	if ph, err := hash(pp); err != nil || ph != sum {
+		return nil, &InfraError{Public: "the production draft does not match the validated one",
+			Err: fmt.Errorf("hash %s vs %s: %v", ph, sum, err)}
+	}
+
+	eng, err := h.engine(ctx, config.Production)
+	if err != nil {
+		return nil, err
+	}
+	started := h.now()
+	// Dry-run first: nothing is written in production if it finds problems.
+	v, err := eng.Validate(ctx, pp)
+	var vps pipeline.Problems
+	switch {
+	case errors.As(err, &vps):
+	case err != nil:
+		return nil, engineErr(config.Production, err)
+	case !v.OK || len(v.Problems) > 0:
+		vps = v.Problems
+		if len(vps) == 0 {
+			vps = pipeline.Problems{{On: "pipeline", Name: p.Name, Message: "the production dry-run failed",
+				Fix: "check the sources and permissions in production, then validate and promote again"}}
+		}
+	}
+	if len(vps) > 0 {
+		rec := &pipeline.Record{PipelineHash: sum, StartedAt: started, FinishedAt: h.now(), OK: false, Problems: vps}
+		if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
+			return nil, err
+		}
+		return nil, promotionRefused(vps)
+	}
+
+	res, err := eng.Run(ctx, pp, engine.RunOptions{Refresh: in.Refresh, FullRefresh: in.FullRefresh,
+		FullRefreshAll: in.FullRefreshAll}, progress(ctx, c.req))
+	if err != nil {
+		return nil, engineErr(config.Production, err)
+	}
+	if err := checkRunHash(res, sum); err != nil {
+		return nil, err
+	}
+	rec := runRecord(sum, started, h.now(), res)
+	if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
+		return nil, err
+	}
+	ro := runOut(res, sum)
+	out := &promoteOutput{OK: ro.OK, PipelineHash: sum, Environment: config.Production,
+		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
+		DurationMS: ro.DurationMS}
+	c.summary = runSummary("promoted", in.Pipeline, ro)
+	c.failed = !ro.OK
+	return out, nil
+}
+
+// promotionRefused marks the problems of a production dry-run so the agent
+// knows nothing ran.
+func promotionRefused(ps pipeline.Problems) error {
+	out := make(pipeline.Problems, len(ps))
+	for i, p := range ps {
+		p.Message = "production dry-run: " + p.Message
+		out[i] = p
+	}
+	return out
+}
+
+// loadWithState loads a draft and its state file together, under the lock.
+func (h *Handler) loadWithState(ctx context.Context, name string) (*pipeline.Pipeline, *pipeline.State, error) {
+	unlock, err := h.lock(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	p, err := h.load(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := pipeline.LoadState(h.dir(name))
+	if err != nil {
+		return nil, nil, &InfraError{Public: "the pipeline state could not be read", Err: err}
+	}
+	return p, st, nil
+}
