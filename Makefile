@@ -72,10 +72,11 @@ check-generate: tools
 	  echo "connect/internal/sparkpb is stale: run 'make generate' and commit the result"; exit 1; fi
 
 # Side-by-side benchmarks against the tools a user would otherwise use, in
-# one run against one sandbox server. Writes bench/results.md.
+# one run against one sandbox server. Writes bench/*.md.
 bench: build
 	$(BIN) sandbox install
 	$(GO) run ./bench/connectbench -out bench/results.md
+	$(GO) run ./bench/pipelinebench -out bench/pipeline-results.md
 
 clean:
 	rm -rf bin
