@@ -32,7 +32,7 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 		return nil, err
 	}
 	g := pipeline.BuildGraph(b)
-	res := &ValidationResult{PipelineHash: hash, Mermaid: g.Mermaid(), Problems: pipeline.Problems{}}
+	res := &ValidationResult{PipelineHash: hash, Mermaid: g.Mermaid(), Problems: pipeline.Problems{}, Datasets: []DatasetInfo{}}
 	for _, d := range b.Datasets {
 		deps := g.Dependencies(d.Name)
 		if deps == nil {
@@ -217,7 +217,9 @@ func (e *Engine) analyzeSQL(ctx context.Context, a *analysis, on, name, sql stri
 		f, _ := failureOf(err)
 		a.problems = append(a.problems, f.problem("dataset", d.Name, "expectations", env))
 	}
-	a.failed[d.Name] = true
+	// The run applies the conditions to this part's rows: it would fail
+	// here too, and downstream previews inline the broken filter.
+	a.failed[name], a.failed[d.Name] = true, true
 	return cols, nil
 }
 
