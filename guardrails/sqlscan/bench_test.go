@@ -159,3 +159,15 @@ func BenchmarkScanPathological(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkScanner64K(b *testing.B) {
+	src := benchBody(64 << 10)
+	var s Scanner
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	measure(b, func() {
+		if _, err := s.Scan(src); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

@@ -89,7 +89,11 @@ func TestTokenize(t *testing.T) {
 		{"variable inside string stays string", "'${env:HOME}'", []string{"String:'${env:HOME}'"}},
 		{"unclosed variable", "${env", []string{"Variable:${", "Ident:env"}},
 		{"lone dollar", "$a", []string{"Invalid:$", "Ident:a"}},
-		{"invalid ascii", "@ # \\ { }", []string{"Invalid:@", "Invalid:#", "Invalid:\\", "Invalid:{", "Invalid:}"}},
+		{"invalid ascii", "# \\ { }", []string{"Invalid:#", "Invalid:\\", "Invalid:{", "Invalid:}"}},
+		{"time travel shorthand", "d@v1, e@2024, g@va", []string{"Ident:d", "Operator:@v", "Number:1", "Punct:,", "Ident:e", "Operator:@", "Number:2024", "Punct:,", "Ident:g", "Operator:@v", "Ident:a"}},
+		{"dollar quoted", "$$a$b$$, $x$ y $X$ $x$", []string{"String:$$a$b$$", "Punct:,", "String:$x$ y $X$ $x$"}},
+		{"dollar tag upper-cased", "$ſ$q$ſ$", []string{"String:$ſ$q$ſ$"}},
+		{"dollar digits is no tag", "$1$", []string{"Invalid:$", "Number:1", "Invalid:$"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,8 +220,13 @@ func TestStructuralKeywordsAreKeywords(t *testing.T) {
 			t.Errorf("IsKeyword(%q) = false", w)
 		}
 	}
-	for _, w := range []string{"reflect", "qualify", "selects", "", strings.Repeat("A", 40)} {
-		if IsKeyword(w) {
+	for w := range all {
+		if !IsKeyword(w) || !IsKeyword(strings.ToLower(w)) || lookupASCIIKeyword(strings.ToLower(w)) == kwNone {
+			t.Errorf("IsKeyword(%q) = false", w)
+		}
+	}
+	for _, w := range []string{"reflect", "selects", "", "SELECT1", "_select", "1select", strings.Repeat("A", 40)} {
+		if IsKeyword(w) || lookupASCIIKeyword(w) != kwNone {
 			t.Errorf("IsKeyword(%q) = true", w)
 		}
 	}
@@ -226,5 +235,15 @@ func TestStructuralKeywordsAreKeywords(t *testing.T) {
 func TestKindString(t *testing.T) {
 	if Variable.String() != "Variable" || Kind(99).String() != "Kind(99)" {
 		t.Errorf("Kind.String: %v %v", Variable, Kind(99))
+	}
+}
+
+func TestTokenIs(t *testing.T) {
+	toks, _ := Tokenize("select ſet Using abc")
+	if toks[0].Keyword() != "SELECT" || toks[1].Keyword() != "SET" || toks[3].Keyword() != "" {
+		t.Errorf("Token.Keyword wrong: %q %q %q", toks[0].Keyword(), toks[1].Keyword(), toks[3].Keyword())
+	}
+	if !toks[0].Is("SELECT") || !toks[1].Is("SET") || !toks[2].Is("USING") || toks[3].Is("ABC") || toks[0].Is("SET") || toks[1].Is("SE") {
+		t.Errorf("Token.Is wrong: %v", kt(toks))
 	}
 }

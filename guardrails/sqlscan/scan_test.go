@@ -30,6 +30,9 @@ func rel(r Relation) string {
 	if r.Options {
 		b.WriteString(" +opt")
 	}
+	if r.Changes {
+		b.WriteString(" +chg")
+	}
 	return b.String()
 }
 
@@ -127,7 +130,9 @@ func TestScanRelations(t *testing.T) {
 		{"stream parens", "SELECT * FROM STREAM(dev.s.events)", []string{"stream dev|s|events"}},
 		{"stream bare", "SELECT * FROM STREAM dev.s.events e JOIN b ON true", []string{"stream dev|s|events", "b"}},
 		{"stream lower case", "SELECT * FROM stream(ev) AS e", []string{"stream ev"}},
-		{"table named stream", "SELECT * FROM stream WHERE x", []string{"stream"}},
+		{"stream of a keyword-named table", "SELECT * FROM stream WHERE x", []string{"stream WHERE"}},
+		{"stream as", "SELECT * FROM stream AS s", []string{"stream AS"}},
+		{"table named stream", "SELECT * FROM stream JOIN t ON true", []string{"stream", "t"}},
 		{"stream of cte is reported", "WITH c AS (SELECT 1) SELECT * FROM STREAM(c)", []string{"stream c"}},
 		{"tvf", "SELECT * FROM range(10) AS r(id)", []string{"fn range"}},
 		{"tvf qualified", "SELECT * FROM system.builtin.range(1, 2)", []string{"fn system.builtin.range"}},
@@ -137,7 +142,11 @@ func TestScanRelations(t *testing.T) {
 		{"read_files", "SELECT * FROM read_files('/x')", []string{"fn read_files"}},
 		{"inline table", "SELECT * FROM VALUES (1, 2), (3, 4) AS v(a, b), t", []string{"t"}},
 		{"inline table without alias keyword", "SELECT * FROM VALUES 1, 2 v JOIN t ON true", []string{"t"}},
-		{"identifier clause", "SELECT * FROM IDENTIFIER('prod.hr.salaries')", []string{"dyn "}},
+		{"identifier clause", "SELECT * FROM IDENTIFIER('prod.hr.salaries')", []string{"dyn prod|hr|salaries"}},
+		{"identifier clause backquoted", "SELECT * FROM IDENTIFIER('`c.d`.e') JOIN IDENTIFIER('`a``b`.c') ON true", []string{"dyn c.d|e", "dyn a`b|c"}},
+		{"identifier clause expression", "SELECT * FROM IDENTIFIER('a' || '.b')", []string{"dyn "}},
+		{"identifier clause malformed", "SELECT * FROM IDENTIFIER('a..b'), IDENTIFIER('`a')", []string{"dyn ", "dyn "}},
+		{"table identifier clause", "TABLE IDENTIFIER('x.y')", []string{"dyn x|y"}},
 		{"identifier clause table function", "SELECT * FROM IDENTIFIER('range')(3)", []string{"dyn fn IDENTIFIER"}},
 
 		// path-based reads
@@ -174,7 +183,20 @@ func TestScanRelations(t *testing.T) {
 		// keyword traps and conservative reports
 		{"keyword where as relation", "SELECT * FROM where", []string{"where"}},
 		{"keyword select after from is reported and scanned", "SELECT * FROM SELECT * FROM t", []string{"SELECT", "t"}},
-		{"column named table", "SELECT table FROM t", []string{"FROM", "t"}},
+		{"column named table", "SELECT table FROM t", []string{"t"}},
+		{"column named table in list", "SELECT a, table, b FROM t", []string{"t"}},
+		{"table of keyword name", "SELECT * FROM (TABLE from)", []string{"from"}},
+
+		// Spark 4.3 syntax
+		{"at version", "SELECT * FROM t@v3 x, cat.db.u@20240101000000000 JOIN w ON true", []string{"t +tt", "cat|db|u +tt", "w"}},
+		{"changes", "SELECT * FROM t CHANGES FROM VERSION 1 TO VERSION 3 x JOIN u ON true", []string{"t +chg", "u"}},
+		{"changes timestamp", "SELECT * FROM STREAM t CHANGES FROM TIMESTAMP '2024-01-01', v", []string{"stream t +chg", "v"}},
+		{"changes as alias", "SELECT * FROM STREAM(t) CHANGES", []string{"stream t"}},
+		{"tablesample system", "SELECT * FROM t TABLESAMPLE SYSTEM (10 PERCENT) s, u TABLESAMPLE BERNOULLI (1 PERCENT)", []string{"t", "u"}},
+		{"qualify", "SELECT a FROM t QUALIFY row_number() OVER (PARTITION BY a ORDER BY b) = 1", []string{"t"}},
+		{"unnest", "SELECT * FROM t, UNNEST(t.arr) WITH ORDINALITY AS u(x, n)", []string{"t", "fn UNNEST"}},
+		{"json_table", "SELECT * FROM json_table(t.j, '$' COLUMNS (a INT PATH '$.a')) jt, t", []string{"fn json_table", "t"}},
+		{"asof is an alias", "SELECT * FROM a ASOF JOIN b ON a.k = b.k", []string{"a", "b"}},
 
 		// script transform and friends still expose their relations
 		{"transform query", "SELECT TRANSFORM(a) USING 'cat' AS (b) FROM t", []string{"t"}},
@@ -230,6 +252,7 @@ func TestScanFunctions(t *testing.T) {
 		{"string contents are not calls", "SELECT 'reflect(1)'", []string{}},
 		{"extract is a call", "SELECT extract(YEAR FROM ts)", []string{"extract"}},
 		{"script transform", "SELECT TRANSFORM(a, b) USING 'cat' FROM t", []string{"TRANSFORM"}},
+		{"window function and clause", "SELECT window(ts, '5 minutes'), sum(x) OVER w FROM t GROUP BY 1 WINDOW w AS (ORDER BY ts)", []string{"window", "sum"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -328,6 +351,23 @@ func TestScanNeverStalls(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestScannerReuse(t *testing.T) {
+	var s Scanner
+	for _, src := range []string{"SELECT * FROM a JOIN b ON true", "SELECT 1", "WITH c AS (SELECT * FROM d) SELECT * FROM c, e"} {
+		got, err := s.Scan(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Scan(src)
+		if diff := cmp.Diff(rels(want), rels(got)); diff != "" {
+			t.Errorf("Scanner.Scan(%q) relations differ (-Scan +Scanner):\n%s", src, diff)
+		}
+		if diff := cmp.Diff(kt(want.Tokens), kt(got.Tokens)); diff != "" {
+			t.Errorf("Scanner.Scan(%q) tokens differ:\n%s", src, diff)
 		}
 	}
 }

@@ -18,8 +18,9 @@ type Kind int
 // Token kinds. Whitespace is never returned as a token; comments are.
 const (
 	// Invalid is a character Spark's lexer does not recognise (its UNRECOGNIZED
-	// token): control characters, '@', '#', '\', '{', '}', a lone '$', and any
-	// non-ASCII rune that is neither a letter nor Spark whitespace.
+	// token): control characters, '#', '\', '{', '}', a '$' that starts
+	// neither a dollar-quoted string nor "${", and any non-ASCII rune that is
+	// neither a letter nor Spark whitespace.
 	Invalid Kind = iota
 	// Ident is an unquoted identifier that is not a keyword, e.g. orders or 1abc.
 	Ident
@@ -34,13 +35,14 @@ const (
 	// e.g. file:///etc/passwd. Spark accepts it wherever an identifier may stand.
 	URIIdent
 	// String is a string literal: '…', "…" (a string while
-	// spark.sql.ansi.doubleQuotedIdentifiers is off), R'…' or R"…". Value holds
-	// the unescaped content.
+	// spark.sql.ansi.doubleQuotedIdentifiers is off), R'…', R"…" or the
+	// dollar-quoted $tag$…$tag$. Value holds the unescaped content.
 	String
 	// Number is a numeric literal: 1, 1L, 1S, 1Y, 1.5, .5, 1E10, 1.5D, 1F, 1BD.
 	Number
-	// Operator is an operator such as = <=> != || |> :: -> => * and the lone
-	// "*/" (Spark's hint-end token outside a hint).
+	// Operator is an operator such as = <=> != || |> :: -> => * , the
+	// time-travel "@" and "@v", and the lone "*/" (Spark's hint-end token
+	// outside a hint).
 	Operator
 	// Punct is one of ( ) , . ; [ ].
 	Punct
@@ -130,3 +132,53 @@ type Error struct {
 
 // Error implements error as "line:col: msg".
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }
+
+// Keyword returns the keyword t stands for, upper-cased the way Spark does
+// (so "ſet" gives "SET"), or "" when t is not a keyword token. It does not
+// allocate.
+func (t *Token) Keyword() string {
+	if t.Kind != Keyword {
+		return ""
+	}
+	if e := keywordEntry(t.Text); e != nil {
+		return e.word
+	}
+	return ""
+}
+
+// Is reports whether t is the keyword kw (given in upper case), compared the
+// way Spark does: after upper-casing every code point.
+func (t *Token) Is(kw string) bool {
+	if t.Kind != Keyword || len(t.Text) < len(kw) {
+		return false
+	}
+	if len(t.Text) == len(kw) {
+		// ASCII fast path
+		ascii := true
+		for i := 0; i < len(kw); i++ {
+			c := t.Text[i]
+			if c >= 0x80 {
+				ascii = false
+				break
+			}
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if c != kw[i] {
+				return false
+			}
+		}
+		if ascii {
+			return true
+		}
+	}
+	i := 0
+	for _, r := range t.Text {
+		u := upper(r)
+		if i >= len(kw) || u != rune(kw[i]) {
+			return false
+		}
+		i++
+	}
+	return i == len(kw)
+}

@@ -1,0 +1,234 @@
+package guardrails
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sdp-mcp/sdp-mcp/guardrails/sqlscan"
+)
+
+// relations checks every relation the scanner found.
+func (k *checker) relations(res *sqlscan.Result, rep *Report) {
+	c := k.c
+	rep.Sources = make([]Source, 0, len(res.Relations))
+	for i := range res.Relations {
+		r := &res.Relations[i]
+		got := c.body[r.Start.Offset:r.End.Offset]
+		at := lazyPos(r.Start)
+		if r.Dynamic {
+			continue // reported as sql.identifier_clause
+		}
+		if r.Function != "" {
+			rep.Sources = append(rep.Sources, Source{Parts: []string{r.Function}, Function: true, Stream: r.Stream, Start: r.Start, End: r.End})
+			k.tableFunction(r, got, at)
+			continue
+		}
+		if r.Stream && !k.opts.AllowStream {
+			c.add(RuleStream, r.Start, r.End, got,
+				fmt.Sprintf("STREAM read of %s at %s is only allowed in streaming tables and flows", quote(got), at),
+				"read it as a batch table without STREAM, or declare a streaming table or flow for a streaming read")
+		}
+		if r.Path {
+			c.add(RulePathRead, r.Start, r.End, got,
+				fmt.Sprintf("%s at %s reads files by path", quote(got), at),
+				"read a catalog table instead ("+k.allowedSummary()+")")
+			continue
+		}
+		if r.TimeTravel {
+			c.add(RuleTimeTravel, r.Start, r.End, got,
+				fmt.Sprintf("time travel on %s at %s reads an earlier version of the table", quote(got), at),
+				"remove the VERSION/TIMESTAMP AS OF (or @...) clause; only the current version may be read")
+		}
+		if r.Changes {
+			c.add(RuleChanges, r.Start, r.End, got,
+				fmt.Sprintf("CHANGES FROM on %s at %s reads the table's change feed", quote(got), at),
+				"remove the CHANGES clause and read the table's current content")
+		}
+		if r.Options {
+			c.add(RuleTableOptions, r.Start, r.End, got,
+				fmt.Sprintf("the WITH (...) options after %s at %s are not allowed", quote(got), at),
+				"remove the WITH (...) clause after the table name")
+		}
+		for j, p := range r.Parts[:len(r.Parts)-1] {
+			if strings.EqualFold(p, "global_temp") && (j == 0 || len(r.Parts) == 3 && j == 1) {
+				c.add(RuleGlobalTemp, r.Start, r.End, got,
+					fmt.Sprintf("%s at %s is a global temporary view, shared by every session", quote(got), at),
+					"read an allowed source instead ("+k.allowedSummary()+")")
+			}
+		}
+		src := Source{Stream: r.Stream, Start: r.Start, End: r.End}
+		parts, dataset, ok := k.qualify(r.Parts)
+		src.Parts, src.Dataset = parts, dataset
+		rep.Sources = append(rep.Sources, src)
+		switch {
+		case !ok:
+			c.add(RuleScopeName, r.Start, r.End, got,
+				fmt.Sprintf("the table name %s at %s cannot be qualified as catalog.schema.table", quote(got), at),
+				"name the table as catalog.schema.table ("+k.allowedSummary()+")")
+		case dataset != "":
+		case !k.allowedSource(parts):
+			c.add(RuleScopeRead, r.Start, r.End, got,
+				fmt.Sprintf("source %s is not an allowed source (%s); read one of those instead", displayName(parts), k.allowedSummary()),
+				"read one of the allowed sources or datasets, qualified as catalog.schema.table; list_sources shows what may be read")
+		}
+	}
+}
+
+func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
+	if tableFunctions[strings.ToLower(r.Function)] {
+		return
+	}
+	k.c.add(RuleTableFunction, r.Start, r.End, got,
+		fmt.Sprintf("table function %s at %s is not allowed in FROM", quote(r.Function), at),
+		"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest, json_table and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
+}
+
+// qualify fills in the default catalog and schema. It returns the parts, the
+// dataset name when the relation is a pipeline dataset, and false when the
+// name cannot be qualified.
+func (k *checker) qualify(parts []string) ([]string, string, bool) {
+	o := k.opts
+	for _, p := range parts {
+		if p == "" {
+			return parts, "", false
+		}
+	}
+	var q []string
+	switch len(parts) {
+	case 1:
+		if d := k.dataset(parts[0]); d != "" {
+			return []string{o.DefaultCatalog, o.DefaultSchema, parts[0]}, d, true
+		}
+		q = []string{o.DefaultCatalog, o.DefaultSchema, parts[0]}
+	case 2:
+		q = []string{o.DefaultCatalog, parts[0], parts[1]}
+	case 3:
+		q = parts
+	default:
+		return parts, "", false
+	}
+	if q[0] == "" || q[1] == "" {
+		return parts, "", false
+	}
+	if strings.EqualFold(q[0], o.DefaultCatalog) && strings.EqualFold(q[1], o.DefaultSchema) {
+		if d := k.dataset(q[2]); d != "" {
+			return q, d, true
+		}
+	}
+	return q, "", true
+}
+
+func (k *checker) dataset(name string) string {
+	for _, d := range k.opts.Datasets {
+		if strings.EqualFold(d, name) {
+			return d
+		}
+	}
+	return ""
+}
+
+func (k *checker) allowedSource(parts []string) bool {
+	if k.globs == nil {
+		k.globs = make([][]string, len(k.opts.AllowedSources))
+		for i, g := range k.opts.AllowedSources {
+			k.globs[i] = strings.Split(strings.ToLower(g), ".")
+		}
+	}
+	for _, g := range k.globs {
+		if matchGlobParts(g, parts) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerName lower-cases an ASCII name without allocating when it already
+// is lower case (the common spelling of function names).
+func lowerName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// lazyPos formats a position as line:col when a message uses it.
+type lazyPos sqlscan.Pos
+
+// String implements fmt.Stringer.
+func (p lazyPos) String() string { return strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col) }
+
+// displayName joins name parts with '.', backquoting parts that are not
+// plain identifiers.
+func displayName(parts []string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if plainIdent(p) {
+			b.WriteString(p)
+		} else {
+			b.WriteString("`" + strings.ReplaceAll(p, "`", "``") + "`")
+		}
+	}
+	return b.String()
+}
+
+func plainIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// functions checks every function call against the built-in allow-list.
+func (k *checker) functions(res *sqlscan.Result, rep *Report) {
+	seen := map[string]bool{}
+	for i := range res.Functions {
+		f := &res.Functions[i]
+		full := f.Name[0]
+		if len(f.Name) > 1 {
+			full = strings.Join(f.Name, ".")
+		}
+		if !seen[full] {
+			seen[full] = true
+			rep.Functions = append(rep.Functions, full)
+		}
+		last := lowerName(f.Name[len(f.Name)-1])
+		if len(f.Name) == 1 && last == "identifier" {
+			continue // reported as sql.identifier_clause
+		}
+		if _, denied := deniedFunctions[last]; !denied && builtinSet[last] && len(f.Name) == 1 {
+			continue // the common case, decided without formatting anything
+		}
+		got := k.c.body[f.Start.Offset:f.End.Offset]
+		at := lazyPos(f.Start)
+		if why, ok := deniedFunctions[last]; ok {
+			k.c.add(RuleFunctionDenied, f.Start, f.End, got,
+				fmt.Sprintf("function %s at %s is not allowed: it %s", quote(full), at, why),
+				"remove the call; use built-in SQL functions and expressions instead")
+			continue
+		}
+		builtinQualified := len(f.Name) == 1 ||
+			len(f.Name) == 2 && strings.EqualFold(f.Name[0], "builtin") ||
+			len(f.Name) == 3 && strings.EqualFold(f.Name[0], "system") && strings.EqualFold(f.Name[1], "builtin")
+		if builtinQualified && builtinSet[last] {
+			continue
+		}
+		msg := fmt.Sprintf("function %s at %s is not a Spark built-in function; user-defined and catalog functions are not allowed", quote(full), at)
+		if !builtinQualified {
+			msg = fmt.Sprintf("function %s at %s is a catalog or session function, not a Spark built-in; user-defined functions are not allowed", quote(full), at)
+		}
+		k.c.add(RuleFunctionUnknown, f.Start, f.End, got, msg,
+			"use a Spark built-in function (unqualified, e.g. upper(x)) or compute the value with SQL expressions")
+	}
+}
