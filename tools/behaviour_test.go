@@ -298,7 +298,7 @@ type kindGuard struct {
 	kinds []string
 }
 
-func (g *kindGuard) CheckBody(body, kind string) pipeline.Problems {
+func (g *kindGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) pipeline.Problems {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.kinds = append(g.kinds, kind)

@@ -47,9 +47,6 @@ func (h *Handler) declareFlowTool() (server.ServerTool, error) {
 }
 
 func (h *Handler) declareFlow(ctx context.Context, c *call, in declareFlowInput) (*declareFlowOutput, error) {
-	if ps := h.guardBody(in.Query, BodyStreamingQuery, "flow", in.Name, "query"); len(ps) > 0 {
-		return nil, ps
-	}
 	unlock, err := h.lock(ctx, in.Pipeline)
 	if err != nil {
 		return nil, err
@@ -58,6 +55,9 @@ func (h *Handler) declareFlow(ctx context.Context, c *call, in declareFlowInput)
 	p, err := h.load(in.Pipeline)
 	if err != nil {
 		return nil, err
+	}
+	if ps := h.guardBody(p, in.Query, BodyStreamingQuery, "flow", in.Name, "query"); len(ps) > 0 {
+		return nil, ps
 	}
 	replaced, err := p.PutFlow(pipeline.Flow{Name: in.Name, Target: in.Target, Query: in.Query, Comment: in.Comment})
 	if err != nil {

@@ -73,18 +73,6 @@ func (h *Handler) declareTable(ctx context.Context, c *call, in declareTableInpu
 		d.Expectations = append(d.Expectations, pipeline.Expectation{Name: e.Name, Condition: e.Condition,
 			OnViolation: pipeline.Action(e.OnViolation)})
 	}
-	// The guard sees the bodies before anything is saved.
-	var ps pipeline.Problems
-	if d.Query != "" {
-		ps = append(ps, h.guardBody(d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
-	}
-	for i, e := range d.Expectations {
-		ps = append(ps, h.guardBody(e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
-	}
-	if len(ps) > 0 {
-		return nil, ps
-	}
-
 	unlock, err := h.lock(ctx, in.Pipeline)
 	if err != nil {
 		return nil, err
@@ -93,6 +81,17 @@ func (h *Handler) declareTable(ctx context.Context, c *call, in declareTableInpu
 	p, err := h.loadOrCreate(in.Pipeline)
 	if err != nil {
 		return nil, err
+	}
+	// The guard sees the bodies before anything is saved.
+	var ps pipeline.Problems
+	if d.Query != "" {
+		ps = append(ps, h.guardBody(p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
+	}
+	for i, e := range d.Expectations {
+		ps = append(ps, h.guardBody(p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
+	}
+	if len(ps) > 0 {
+		return nil, ps
 	}
 	replaced, err := p.PutDataset(d)
 	if err != nil {

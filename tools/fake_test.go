@@ -193,7 +193,7 @@ func contains(s []string, v string) bool {
 // denyGuard rejects bodies that call reflect, like the real guard would.
 type denyGuard struct{}
 
-func (denyGuard) CheckBody(body, kind string) pipeline.Problems {
+func (denyGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) pipeline.Problems {
 	if strings.Contains(strings.ToLower(body), "reflect(") {
 		return pipeline.Problems{{Got: "reflect", Message: "the function reflect is not allowed",
 			Fix: "compute the value with built-in SQL functions"}}
@@ -204,4 +204,4 @@ func (denyGuard) CheckBody(body, kind string) pipeline.Problems {
 // noGuard allows everything.
 type noGuard struct{}
 
-func (noGuard) CheckBody(string, string) pipeline.Problems { return nil }
+func (noGuard) CheckBody(*pipeline.Pipeline, string, string) pipeline.Problems { return nil }

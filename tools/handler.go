@@ -38,8 +38,10 @@ type EngineFactory func(ctx context.Context, env config.Environment) (Engine, er
 // body or expression the agent wrote, before anything is saved or sent to
 // Spark, and returns every problem found. kind is one of the Body*
 // constants.
+// p is the pipeline the body belongs to: its declared datasets may always
+// be read.
 type BodyChecker interface {
-	CheckBody(body string, kind string) pipeline.Problems
+	CheckBody(p *pipeline.Pipeline, body string, kind string) pipeline.Problems
 }
 
 // Body kinds passed to the BodyChecker.
@@ -304,21 +306,21 @@ func (h *Handler) guardPipeline(p *pipeline.Pipeline) pipeline.Problems {
 	var ps pipeline.Problems
 	for _, d := range p.Datasets {
 		if d.Query != "" {
-			ps = append(ps, h.guardBody(d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
+			ps = append(ps, h.guardBody(p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
 		}
 		for i, e := range d.Expectations {
-			ps = append(ps, h.guardBody(e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
+			ps = append(ps, h.guardBody(p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
 		}
 	}
 	for _, f := range p.Flows {
-		ps = append(ps, h.guardBody(f.Query, BodyStreamingQuery, "flow", f.Name, "query")...)
+		ps = append(ps, h.guardBody(p, f.Query, BodyStreamingQuery, "flow", f.Name, "query")...)
 	}
 	return ps
 }
 
 // guardBody runs the guard on one body and fills in where each problem is.
-func (h *Handler) guardBody(body, kind, on, name, field string) pipeline.Problems {
-	ps := h.guard.CheckBody(body, kind)
+func (h *Handler) guardBody(p *pipeline.Pipeline, body, kind, on, name, field string) pipeline.Problems {
+	ps := h.guard.CheckBody(p, body, kind)
 	for i := range ps {
 		if ps[i].On == "" {
 			ps[i].On = on

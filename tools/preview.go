@@ -64,11 +64,6 @@ func (h *Handler) preview(ctx context.Context, c *call, in previewInput) (*previ
 	if in.Limit == 0 {
 		in.Limit = h.cfg.Limits.PreviewRowsDefault
 	}
-	if in.Query != "" {
-		if ps := h.guardBody(in.Query, BodyQuery, "query", "", "query"); len(ps) > 0 {
-			return nil, ps
-		}
-	}
 	var p *pipeline.Pipeline
 	ok, err := h.exists(in.Pipeline)
 	switch {
@@ -94,7 +89,11 @@ func (h *Handler) preview(ctx context.Context, c *call, in previewInput) (*previ
 	}
 	// The declarations a preview reads are inlined into what goes to Spark,
 	// so they pass the guard again (its policy may have changed since).
-	if ps := h.guardPipeline(p); len(ps) > 0 {
+	ps := h.guardPipeline(p)
+	if in.Query != "" {
+		ps = append(ps, h.guardBody(p, in.Query, BodyQuery, "query", "", "query")...)
+	}
+	if len(ps) > 0 {
 		return nil, ps
 	}
 	sum, err := hash(p)

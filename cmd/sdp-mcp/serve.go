@@ -14,7 +14,6 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/engine"
-	"github.com/sdp-mcp/sdp-mcp/pipeline"
 	"github.com/sdp-mcp/sdp-mcp/server"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
@@ -59,11 +58,14 @@ token (http.token_env).`,
 			if err != nil {
 				return err
 			}
-			a.log.Warn("the SQL guard is not wired yet: query bodies get only the pipeline package's lexical checks")
+			guard, err := newSQLGuard(st)
+			if err != nil {
+				return err
+			}
 			return server.Run(cmd.Context(), server.Config{
 				Settings: st,
 				Engines:  engineFactory(st, a.log),
-				Guard:    guardNotWired{},
+				Guard:    guard,
 				Version:  a.version,
 				Log:      a.log,
 				Stdout:   a.stdout,
@@ -213,10 +215,3 @@ func escapeParam(v string) string {
 	}
 	return b.String()
 }
-
-// guardNotWired stands in for the SQL guard (package guardrails) until it
-// exists: it accepts every body. Wiring point: replace it in newServeCmd
-// with the guard built from the policy.
-type guardNotWired struct{}
-
-func (guardNotWired) CheckBody(string, string) pipeline.Problems { return nil }
