@@ -46,9 +46,14 @@ type Config struct {
 // lockdown is the session configuration every engine session gets, set when
 // the session is created and checked before it is used: no SQL over raw
 // file paths, no ${var} substitution in SQL text, no server stack traces in
-// errors, and one time zone so results do not depend on the server's.
+// errors, one time zone so results do not depend on the server's, and
+// case-insensitive names (the SQL guard resolves CTE and table names the same
+// way) with backslash escapes in string literals (the generated SQL uses
+// them).
 func lockdown() map[string]string {
 	return map[string]string{
+		"spark.sql.caseSensitive":                    "false",
+		"spark.sql.parser.escapedStringLiterals":     "false",
 		"spark.sql.runSQLOnFiles":                    "false",
 		"spark.sql.variable.substitute":              "false",
 		"spark.sql.connect.serverStacktrace.enabled": "false",

@@ -4,6 +4,8 @@ package engine
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +94,7 @@ func TestSessionLostAndLockdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := e.eng.shared
-	got, err := first.GetConf(e.ctx, "spark.sql.runSQLOnFiles", "spark.sql.variable.substitute",
-		"spark.sql.connect.serverStacktrace.enabled", "spark.sql.session.timeZone")
+	got, err := first.GetConf(e.ctx, slices.Collect(maps.Keys(lockdown()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +117,7 @@ func TestSessionLostAndLockdown(t *testing.T) {
 	if second == first {
 		t.Fatal("the engine kept the lost session")
 	}
-	got, err = second.GetConf(e.ctx, "spark.sql.runSQLOnFiles", "spark.sql.variable.substitute",
-		"spark.sql.connect.serverStacktrace.enabled", "spark.sql.session.timeZone")
+	got, err = second.GetConf(e.ctx, slices.Collect(maps.Keys(lockdown()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
@@ -45,24 +46,34 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 		return res, nil
 	}
 
-	a, err := e.analyze(ctx, b, g)
-	if err != nil {
+	// Analysis (on the shared session), the SDP dry-run (on a session of
+	// its own) and the warnings are independent: run them side by side.
+	var (
+		wg               sync.WaitGroup
+		a                *analysis
+		dry, warns       pipeline.Problems
+		aErr, dErr, wErr error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); a, aErr = e.analyze(ctx, b, g) }()
+	go func() { defer wg.Done(); dry, dErr = e.dryRun(ctx, b, nil) }()
+	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
+	wg.Wait()
+	if err := errors.Join(aErr, dErr, wErr); err != nil {
 		return nil, err
 	}
 	for i := range res.Datasets {
 		res.Datasets[i].Columns = a.columns[res.Datasets[i].Name]
 	}
 	res.Problems = append(res.Problems, a.problems...)
-
-	dry, err := e.dryRun(ctx, b, a.failed)
-	if err != nil {
-		return nil, err
+	// Elements whose problems analysis found (or that read one) are
+	// reported once, from analysis, which attributes them more precisely.
+	for _, prob := range dry {
+		if !a.failed[prob.Name] || prob.On == "pipeline" {
+			res.Problems = append(res.Problems, prob)
+		}
 	}
-	res.Problems = append(res.Problems, dry...)
-	res.Warnings, err = e.warnings(ctx, b)
-	if err != nil {
-		return nil, err
-	}
+	res.Warnings = warns
 	res.OK = len(res.Problems) == 0
 	return res, nil
 }
