@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit lint generate check-generate bench tools clean
+.PHONY: all build run test test-unit lint generate check-generate bench tools clean docs docs-check node-tools e2e demo
 
 all: build
 
@@ -32,12 +32,30 @@ run: build
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace.
 # Fails (never skips) when the engine cannot start.
-test: lint check-generate build
+test: lint check-generate docs-check node-tools build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
 	$(BIN) sandbox install; \
 	SDP_MCP_TEST_WORKSPACE="$$ws" $(GO) test -race -tags integration -count=1 -timeout 45m ./...
+
+# The pinned Node tools of the end-to-end tests (MCP Inspector, conformance
+# suite; Node 22 from npm when the system Node is older), cached outside the
+# clone. The e2e tests call the same script; this target installs them up
+# front so an install problem shows before the long test run.
+node-tools:
+	@bash scripts/node-tools.sh >/dev/null
+
+# The end-to-end tests only (part of `make test`): the built binary driven by
+# the MCP Inspector CLI and the MCP conformance suite, against the shared
+# test sandbox plus a private second Spark Connect server.
+e2e: node-tools
+	$(GO) test -tags integration -count=1 -timeout 20m -v ./e2e/
+
+# A scripted agent session: bin/sdp-mcp serve over stdio, driven by
+# mcp-go's client through discover, declare, preview, validate and run.
+demo: build
+	$(GO) run ./e2e/demo
 
 # Unit tests only: no Spark needed.
 test-unit:
@@ -71,12 +89,21 @@ check-generate: tools
 	if ! diff -r -x doc.go "$$tmp/connect/internal/sparkpb" connect/internal/sparkpb; then \
 	  echo "connect/internal/sparkpb is stale: run 'make generate' and commit the result"; exit 1; fi
 
+# Regenerates the README's tool table from the registered tools.
+docs:
+	$(GO) run ./cmd/gendocs
+
+# Fails when the README's tool table differs from the registered tools.
+docs-check:
+	$(GO) run ./cmd/gendocs -check
+
 # Side-by-side benchmarks against the tools a user would otherwise use, in
 # one run against one sandbox server. Writes bench/*.md.
 bench: build
 	$(BIN) sandbox install
 	$(GO) run ./bench/connectbench -out bench/results.md
 	$(GO) run ./bench/pipelinebench -out bench/pipeline-results.md
+	$(GO) run ./bench/mcpbench -out bench/mcp-results.md
 
 clean:
 	rm -rf bin

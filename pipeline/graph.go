@@ -203,11 +203,11 @@ type classification struct {
 
 // classify decides whether a read names a declared dataset.
 //
-// An unqualified name that is not declared is an external source in the
-// pipeline's default schema: whether it exists is for the engine to say. A
-// name qualified with the pipeline's own database (and catalog) claims to be
-// a dataset of this pipeline, so it must be declared: otherwise it would read
-// whatever an earlier run left behind.
+// A name that is not declared is an external source, qualified or not, even
+// in the pipeline's own schema: the sandbox keeps its source tables in the
+// same schema as the datasets by default, and list_sources gives their fully
+// qualified names. Whether such a table exists, and may be read, is for the
+// engine and the SQL guard to say.
 func classify(p *Pipeline, declared map[string]Dataset, r read) classification {
 	if r.function != "" || r.path || r.dynamic || len(r.parts) == 0 {
 		return classification{}
@@ -232,9 +232,7 @@ func classify(p *Pipeline, declared map[string]Dataset, r read) classification {
 	d, ok := declared[name]
 	switch {
 	case !ok:
-		return classification{
-			problem: "this names the pipeline's own schema, but no dataset " + name + " is declared (a missing upstream)",
-			fix:     "declare " + name + " with declare_table, or write the name unqualified to read a table this pipeline does not manage"}
+		return classification{}
 	case d.Kind == TemporaryView:
 		return classification{dataset: name,
 			problem: "temporary view " + name + " exists only inside the pipeline and has no schema",
