@@ -22,11 +22,13 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/sdp-mcp
 
-# Starts the local sandbox Spark Connect server in the default workspace
-# (installs pyspark into the cache on first use) and shows its status.
+# Runs the MCP server on its embedded default: the local sandbox Spark
+# Connect server (started first, installing pyspark into the cache on first
+# use), served over streamable HTTP on loopback at http://127.0.0.1:8765/mcp.
+# Ctrl-C stops the server; `bin/sdp-mcp sandbox stop` stops Spark.
 run: build
 	$(BIN) sandbox start
-	$(BIN) sandbox status
+	$(BIN) serve --transport http --listen 127.0.0.1:8765
 
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
