@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit lint generate check-generate bench tools clean docs docs-check node-tools e2e demo
+.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools e2e demo
 
 all: build
 
@@ -34,7 +34,7 @@ run: build
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace.
 # Fails (never skips) when the engine cannot start.
-test: lint check-generate docs-check node-tools build
+test: lint check-generate docs-check fuzz-short node-tools build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
@@ -58,6 +58,16 @@ e2e: node-tools
 # mcp-go's client through discover, declare, preview, validate and run.
 demo: build
 	$(GO) run ./e2e/demo
+
+# A bounded run of every fuzz target (FUZZTIME each), on top of their seed
+# corpora in testdata/fuzz, which the normal test run replays.
+FUZZTIME ?= 8s
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseURL$$' -fuzztime $(FUZZTIME) ./connect/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckBody$$' -fuzztime $(FUZZTIME) ./guardrails/
+	$(GO) test -run '^$$' -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) ./guardrails/sqlscan/
+	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) ./guardrails/sqlscan/
+	$(GO) test -run '^$$' -fuzz '^FuzzFileRoundTrip$$' -fuzztime $(FUZZTIME) ./pipeline/
 
 # Unit tests only: no Spark needed.
 test-unit:
