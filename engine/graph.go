@@ -64,11 +64,43 @@ func (e *Engine) defineGraph(ctx context.Context, c *connect.Client, p *pipeline
 	if err != nil {
 		return nil, nil, err
 	}
-	var ps pipeline.Problems
+	var sqlFiles []pipeline.File
 	for _, f := range files {
-		if !strings.HasPrefix(f.Path, pipeline.TransformationsDir+"/") {
-			continue // the spec file: its settings are the graph's options
+		if strings.HasPrefix(f.Path, pipeline.TransformationsDir+"/") {
+			sqlFiles = append(sqlFiles, f) // not the spec file: its settings are the graph's options
 		}
+	}
+	// Fast path: every file in one DefineSqlGraphElements call, one round
+	// trip instead of one per file. The statements are exactly those of the
+	// files (each file holds one statement, and no ';' outside literals). If
+	// the server refuses them, register again file by file on a fresh
+	// graph, so that the refusal is attributed to its file.
+	if len(sqlFiles) > 1 {
+		var all strings.Builder
+		for _, f := range sqlFiles {
+			all.Write(f.Content)
+			all.WriteString(";\n")
+		}
+		cctx, cancel := e.withCallTimeout(ctx)
+		err := g.DefineSQL(cctx, pipeline.TransformationsDir, all.String())
+		cancel()
+		if err == nil {
+			return g, nil, nil
+		}
+		if _, ok := failureOf(err); !ok || !agentFixable(err) {
+			return nil, nil, err
+		}
+		cctx, cancel = e.withCallTimeout(ctx)
+		g, err = c.CreateDataflowGraph(cctx, connect.GraphOptions{
+			DefaultCatalog: p.Catalog, DefaultDatabase: p.Database, SQLConf: graphConf(p),
+		})
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	var ps pipeline.Problems
+	for _, f := range sqlFiles {
 		cctx, cancel := e.withCallTimeout(ctx)
 		err := g.DefineSQL(cctx, f.Path, string(f.Content))
 		cancel()

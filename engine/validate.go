@@ -102,6 +102,63 @@ type analysis struct {
 	columns  map[string][]connect.Column
 	failed   map[string]bool // elements with problems, or not analyzed because an upstream has some
 	problems pipeline.Problems
+	// pre holds the first AnalyzePlan answer of every part, fetched side
+	// by side before the ordered walk (analysis never executes anything,
+	// so answers for parts the walk then skips cost only time).
+	pre map[string]schemaAnswer
+}
+
+// schemaAnswer is one AnalyzePlan(schema) outcome.
+type schemaAnswer struct {
+	cols []connect.Column
+	err  error
+}
+
+// analysisParallelism bounds the AnalyzePlan calls in flight per Validate.
+const analysisParallelism = 4
+
+// prefetch resolves the first query of every part of p concurrently.
+func (e *Engine) prefetch(ctx context.Context, p *pipeline.Pipeline, order []string) map[string]schemaAnswer {
+	var queries []string
+	add := func(query string, d pipeline.Dataset) {
+		if sql, err := pipeline.PreviewQuerySQL(p, query, 1); err == nil {
+			queries = append(queries, withChecks(sql, d.Expectations))
+		}
+	}
+	for _, name := range order {
+		if f, ok := p.Flow(name); ok {
+			target, _ := p.Dataset(f.Target)
+			add(f.Query, target)
+		} else if d, ok := p.Dataset(name); ok && d.Query != "" {
+			add(d.Query, d)
+		}
+	}
+	out := make(map[string]schemaAnswer, len(queries))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, analysisParallelism)
+	for _, q := range queries {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cols, err := e.schema(ctx, q)
+			mu.Lock()
+			out[q] = schemaAnswer{cols: cols, err: err}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// schemaOf answers from the prefetched results, or asks the server.
+func (a *analysis) schemaOf(ctx context.Context, e *Engine, sql string) ([]connect.Column, error) {
+	if r, ok := a.pre[sql]; ok {
+		delete(a.pre, sql)
+		return r.cols, r.err
+	}
+	return e.schema(ctx, sql)
 }
 
 // analyze resolves every dataset and flow in dependency order. An element
@@ -113,6 +170,7 @@ func (e *Engine) analyze(ctx context.Context, p *pipeline.Pipeline, g *pipeline.
 	if err != nil {
 		return nil, err // cannot happen: static checks found no cycle
 	}
+	a.pre = e.prefetch(ctx, p, order)
 	for _, name := range order {
 		if slices.ContainsFunc(g.Dependencies(name), func(dep string) bool { return a.failed[dep] }) {
 			a.failed[name] = true
@@ -187,7 +245,7 @@ func (a *analysis) fail(name string, err error) error {
 // fault, so that the problem names the right field.
 func (e *Engine) analyzeSQL(ctx context.Context, a *analysis, on, name, sql string, d pipeline.Dataset) ([]connect.Column, error) {
 	checks := d.Expectations
-	cols, err := e.schema(ctx, withChecks(sql, checks))
+	cols, err := a.schemaOf(ctx, e, withChecks(sql, checks))
 	if err == nil {
 		return cols[:len(cols)-len(checks)], nil
 	}
