@@ -28,6 +28,10 @@ const (
 	MaxCallTimeout         = time.Hour
 	DefaultRunTimeout      = time.Hour
 	MaxRunTimeout          = 24 * time.Hour
+	DefaultCallsPerMinute  = 120
+	MaxCallsPerMinute      = 10000
+	DefaultSparkOperations = 4
+	MaxSparkOperations     = 256
 	DefaultListen          = "127.0.0.1:8765"
 	DefaultMaxBodyBytes    = 4 << 20
 	MaxMaxBodyBytes        = 64 << 20
@@ -116,6 +120,12 @@ type Limits struct {
 	CallTimeout Duration `yaml:"call_timeout"`
 	// RunTimeout bounds run and promote.
 	RunTimeout Duration `yaml:"run_timeout"`
+	// CallsPerMinute is the rate of tool calls one MCP session may make
+	// (a token bucket: up to this many at once, refilled over a minute).
+	CallsPerMinute int `yaml:"calls_per_minute"`
+	// MaxConcurrentSparkOperations caps the engine calls running at once
+	// across the server; further ones wait (within their call's timeout).
+	MaxConcurrentSparkOperations int `yaml:"max_concurrent_spark_operations"`
 }
 
 // HTTP configures the streamable HTTP transport.
@@ -169,6 +179,9 @@ func Default() *Config {
 			PreviewMaxBytes:    DefaultPreviewMaxBytes,
 			CallTimeout:        Duration(DefaultCallTimeout),
 			RunTimeout:         Duration(DefaultRunTimeout),
+
+			CallsPerMinute:               DefaultCallsPerMinute,
+			MaxConcurrentSparkOperations: DefaultSparkOperations,
 		},
 		HTTP:  HTTP{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		lines: map[string]int{},

@@ -44,6 +44,9 @@ func TestNoConfigWorksWithDefaults(t *testing.T) {
 	if c.Environments.Production != nil || c.PromoteAvailable() {
 		t.Error("promote available without a production environment")
 	}
+	if c.Limits.CallsPerMinute != 120 || c.Limits.MaxConcurrentSparkOperations != 4 {
+		t.Errorf("rate/concurrency limits = %+v", c.Limits)
+	}
 	if c.Limits.PreviewRowsDefault != 100 || c.Limits.PreviewRowsMax != 1000 {
 		t.Errorf("limits = %+v", c.Limits)
 	}
@@ -131,6 +134,10 @@ func TestBadFiles(t *testing.T) {
 			[]string{"line 1: limts: unknown key; fix: did you mean limits?"}},
 		{"unknown nested key", "environments:\n  production:\n    urll: sc://x\n",
 			[]string{"line 3: environments.production.urll: unknown key; fix: did you mean url?"}},
+		{"wrong type calls_per_minute", "limits:\n  calls_per_minute: fast\n",
+			[]string{`line 2: limits.calls_per_minute: want a whole number, got the string "fast"`, "fix: write a number"}},
+		{"wrong type max_concurrent_spark_operations", "limits:\n  max_concurrent_spark_operations: [4]\n",
+			[]string{"line 2: limits.max_concurrent_spark_operations: want a whole number"}},
 		{"wrong type int", "limits:\n  preview_rows_max: lots\n",
 			[]string{`line 2: limits.preview_rows_max: want a whole number, got the string "lots"`, "fix: write a number"}},
 		{"wrong type bool", "mode:\n  read_only: yes please\n",
@@ -198,6 +205,16 @@ func TestBadValues(t *testing.T) {
 			[]string{"line 2: limits.preview_rows_max: 5000 is out of range; fix: use a value from 1 to 1000"}},
 		{"default above max", "limits:\n  preview_rows_max: 10\n  preview_rows_default: 20\n", Flags{}, nil,
 			[]string{"line 3: limits.preview_rows_default: 20 is out of range"}},
+		{"calls per minute zero", "limits:\n  calls_per_minute: 0\n", Flags{}, nil,
+			[]string{"line 2: limits.calls_per_minute: 0 is out of range; fix: use a value from 1 to 10000"}},
+		{"calls per minute too big", "limits:\n  calls_per_minute: 10001\n", Flags{}, nil,
+			[]string{"line 2: limits.calls_per_minute: 10001 is out of range; fix: use a value from 1 to 10000"}},
+		{"calls per minute at bounds", "limits:\n  calls_per_minute: 10000\n  max_concurrent_spark_operations: 256\n", Flags{}, nil, nil},
+		{"calls per minute at lower bounds", "limits:\n  calls_per_minute: 1\n  max_concurrent_spark_operations: 1\n", Flags{}, nil, nil},
+		{"spark operations zero", "limits:\n  max_concurrent_spark_operations: 0\n", Flags{}, nil,
+			[]string{"line 2: limits.max_concurrent_spark_operations: 0 is out of range; fix: use a value from 1 to 256"}},
+		{"spark operations too many", "limits:\n  max_concurrent_spark_operations: 257\n", Flags{}, nil,
+			[]string{"line 2: limits.max_concurrent_spark_operations: 257 is out of range; fix: use a value from 1 to 256"}},
 		{"timeout too long", "limits:\n  call_timeout: 48h\n", Flags{}, nil,
 			[]string{"limits.call_timeout: 48h0m0s is out of range"}},
 		{"http all interfaces", "transport: http\nhttp:\n  listen: :8080\n", Flags{}, nil,

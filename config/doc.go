@@ -34,6 +34,8 @@
 //	  preview_rows_max: 1000
 //	  call_timeout: 2m
 //	  run_timeout: 1h
+//	  calls_per_minute: 120              # per MCP session
+//	  max_concurrent_spark_operations: 4 # across the server
 //	http:
 //	  listen: 127.0.0.1:8765
 //	  token_env: SDP_MCP_HTTP_TOKEN

@@ -77,6 +77,14 @@ func (c *Config) Validate(lookup func(string) (string, bool)) error {
 	if d := l.RunTimeout.D(); d < time.Second || d > MaxRunTimeout {
 		add("limits.run_timeout", fmt.Sprintf("%s is out of range", d), "use a duration from 1s to "+MaxRunTimeout.String())
 	}
+	if l.CallsPerMinute < 1 || l.CallsPerMinute > MaxCallsPerMinute {
+		add("limits.calls_per_minute", fmt.Sprintf("%d is out of range", l.CallsPerMinute),
+			fmt.Sprintf("use a value from 1 to %d", MaxCallsPerMinute))
+	}
+	if n := l.MaxConcurrentSparkOperations; n < 1 || n > MaxSparkOperations {
+		add("limits.max_concurrent_spark_operations", fmt.Sprintf("%d is out of range", n),
+			fmt.Sprintf("use a value from 1 to %d", MaxSparkOperations))
+	}
 
 	// HTTP, checked only when it is used.
 	if c.Transport == TransportHTTP {

@@ -28,7 +28,8 @@ func (e *callError) Error() string { return e.msg }
 // errAudit marks a failure to write the audit log.
 var errAudit = errors.New("audit log write failed")
 
-// middleware wraps every tool handler: it audits the call (an "allowed"
+// middleware wraps every tool handler: it refuses calls over the session's
+// rate limit (a tool error, audited as denied), audits the call (an "allowed"
 // record before the tool has any effect, the outcome after), recovers from
 // panics, and replaces infrastructure errors with a sanitized message. A
 // call whose audit record cannot be written fails.
@@ -36,6 +37,16 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		start := time.Now()
 		rec := s.record(ctx, req.Params.Name, tools.RawArguments(req))
+		if ok, wait := s.rate.allow(rec.Session); !ok {
+			msg := rateMessage(s.rate.perMinute, wait)
+			rec.Decision, rec.Rules, rec.Summary = audit.Denied, []string{ruleRate}, msg
+			if werr := s.audit.Write(rec); werr != nil {
+				ref := newRef()
+				s.log.Error("audit log write failed", "ref", ref, "tool", req.Params.Name, "err", werr)
+				return nil, &callError{msg: fmt.Sprintf("internal error (ref %s): the audit log could not be written, so the call was not run", ref)}
+			}
+			return mcp.NewToolResultError(msg), nil
+		}
 		o := &tools.Outcome{}
 		o.Allow = func(context.Context) error {
 			r := rec

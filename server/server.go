@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -59,6 +60,8 @@ type Config struct {
 	// Ready, when set, is called with the address once the server accepts
 	// requests ("stdio" for stdio).
 	Ready func(addr string)
+	// Now is the clock of the rate limit; nil means time.Now (tests).
+	Now func() time.Time
 }
 
 // Server is an assembled MCP server.
@@ -72,6 +75,8 @@ type Server struct {
 	// denied maps the tools the mode removes to the rule that removes them.
 	denied map[string]string
 	names  []string // the registered tools, in order
+	// rate limits the calls of each session (limits.calls_per_minute).
+	rate *rateLimiter
 }
 
 // Mode rule ids, as recorded in the audit log.
@@ -98,8 +103,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	perMinute := st.Limits.CallsPerMinute
+	if perMinute < 1 {
+		perMinute = config.DefaultCallsPerMinute
+	}
 	s := &Server{handler: h, settings: st, audit: cfg.Audit, log: log, transport: st.Transport,
-		denied: map[string]string{}}
+		denied: map[string]string{}, rate: newRateLimiter(perMinute, cfg.Now)}
 
 	var keep []mcpserver.ServerTool
 	for _, t := range all {
@@ -124,9 +133,10 @@ func New(cfg Config) (*Server, error) {
 		mcpserver.WithInstructions(instructions),
 		mcpserver.WithHooks(hooks),
 		mcpserver.WithToolFilter(s.filter),
-		// The only middleware: it audits, recovers panics and sanitizes
-		// infrastructure errors. Argument validation happens inside each
-		// tool (package tools), so rejected calls pass through here too.
+		// The only middleware: it enforces the per-session rate limit,
+		// audits, recovers panics and sanitizes infrastructure errors.
+		// Argument validation happens inside each tool (package tools), so
+		// rejected calls pass through here too.
 		mcpserver.WithToolHandlerMiddleware(s.middleware),
 		mcpserver.WithLogger(log),
 	)

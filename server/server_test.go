@@ -103,6 +103,8 @@ type testOpts struct {
 	allowedOrigins        []string
 	maxBody               int64
 	factory               tools.EngineFactory
+	callsPerMinute        int
+	now                   func() time.Time
 }
 
 const testToken = "0123456789abcdef0123456789abcdef"
@@ -130,6 +132,9 @@ func testSettings(t *testing.T, o testOpts) *config.Config {
 	if o.maxBody > 0 {
 		c.HTTP.MaxBodyBytes = o.maxBody
 	}
+	if o.callsPerMinute > 0 {
+		c.Limits.CallsPerMinute = o.callsPerMinute
+	}
 	env := map[string]string{"PROD_TOKEN": "prod-secret", "HTTP_TOKEN": o.httpToken}
 	if err := c.Validate(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" }); err != nil {
 		t.Fatal(err)
@@ -147,7 +152,7 @@ func newTestServer(t *testing.T, o testOpts, log AuditLog) *Server {
 	if f == nil {
 		f = fakeFactory
 	}
-	s, err := New(Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log, Version: "test"})
+	s, err := New(Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log, Version: "test", Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -334,7 +334,8 @@ func progress(ctx context.Context, req mcp.CallToolRequest) func(engine.Progress
 func engineErr(env string, err error) error {
 	var ps pipeline.Problems
 	var ie *InfraError
-	if errors.As(err, &ps) || errors.As(err, &ie) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	var te *toolError
+	if errors.As(err, &ps) || errors.As(err, &ie) || errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return &InfraError{Public: "the " + env + " engine failed; the details are in the server log", Err: err}

@@ -91,6 +91,10 @@ type Handler struct {
 	engineSem chan struct{}
 	started   map[string]Engine // environment name → engine, under engineSem
 
+	// sparkSem holds one slot per engine call in progress
+	// (limits.max_concurrent_spark_operations).
+	sparkSem chan struct{}
+
 	mu    sync.Mutex
 	locks map[string]chan struct{} // pipeline name → lock
 }
@@ -102,6 +106,11 @@ func New(d Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, log: d.Log, now: d.Now,
 		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
+	n := d.Config.Limits.MaxConcurrentSparkOperations
+	if n < 1 {
+		n = config.DefaultSparkOperations
+	}
+	h.sparkSem = make(chan struct{}, n)
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,7 +151,8 @@ func (h *Handler) All() ([]server.ServerTool, error) {
 // Promote is the name of the one tool that reaches production.
 const Promote = "promote"
 
-// engine returns the engine of the named environment, connecting on first use.
+// engine returns the engine of the named environment, connecting on first
+// use. Every call on the returned engine holds a Spark operation slot.
 func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 	select {
 	case h.engineSem <- struct{}{}:
@@ -172,6 +182,7 @@ func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 	if err != nil {
 		return nil, &InfraError{Public: "the " + env + " engine could not be started or reached", Err: err}
 	}
+	e = limitedEngine{h: h, e: e}
 	h.started[env] = e
 	return e, nil
 }
@@ -379,6 +390,9 @@ func (h *Handler) Close() error {
 	defer func() { <-h.engineSem }()
 	var errs []error
 	for name, e := range h.started {
+		if l, ok := e.(limitedEngine); ok {
+			e = l.e
+		}
 		if c, ok := e.(interface{ Close() error }); ok {
 			errs = append(errs, c.Close())
 		}
