@@ -33,6 +33,7 @@ type options struct {
 	clientType string
 	userAgent  string
 	releaseTTL time.Duration
+	dialOpts   []grpc.DialOption // extra gRPC dial options (interceptors)
 }
 
 // WithLogger sends the client's structured logs to log.
@@ -92,6 +93,7 @@ func DialEndpoint(_ context.Context, ep *Endpoint, opts ...Option) (*Client, err
 	if err != nil {
 		return nil, err
 	}
+	dialOpts = append(dialOpts, o.dialOpts...)
 	conn, err := grpc.NewClient(ep.Target(), dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", ep, err)

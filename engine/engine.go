@@ -41,6 +41,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
+	// ConnectOptions are added to every session the engine dials (e.g. a
+	// request observer in tests).
+	ConnectOptions []connect.Option
 }
 
 // lockdown is the session configuration every engine session gets, set when
@@ -161,7 +164,7 @@ var errClosed = errors.New("the engine is closed")
 // dial opens a new locked-down session.
 func (e *Engine) dial(ctx context.Context) (*connect.Client, error) {
 	ep := *e.ep
-	c, err := connect.DialEndpoint(ctx, &ep, connect.WithLogger(e.log))
+	c, err := connect.DialEndpoint(ctx, &ep, append([]connect.Option{connect.WithLogger(e.log)}, e.cfg.ConnectOptions...)...)
 	if err != nil {
 		return nil, err
 	}
