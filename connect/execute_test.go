@@ -32,9 +32,10 @@ type fakeSpark struct {
 	releases    []*sparkpb.ReleaseExecuteRequest
 	interrupts  []*sparkpb.InterruptRequest
 	serverSess  string
-	batches     int  // total batches of one id column, value = batch index
-	perStream   int  // batches sent before the server ends a stream early
-	block       bool // ExecutePlan blocks until the client goes away
+	batches     int           // total batches of one id column, value = batch index
+	perStream   int           // batches sent before the server ends a stream early
+	block       bool          // ExecutePlan blocks until the client goes away
+	entered     chan struct{} // closed when a blocking ExecutePlan has started, if set
 	cutWithCode codes.Code
 }
 
@@ -88,6 +89,9 @@ func (f *fakeSpark) ExecutePlan(req *sparkpb.ExecutePlanRequest, stream grpc.Ser
 	block := f.block
 	f.mu.Unlock()
 	if block {
+		if f.entered != nil {
+			close(f.entered)
+		}
 		<-stream.Context().Done()
 		return stream.Context().Err()
 	}
@@ -226,13 +230,22 @@ func TestExecuteDoesNotRetryOtherErrors(t *testing.T) {
 }
 
 func TestCancelInterruptsAndReleases(t *testing.T) {
-	f := &fakeSpark{serverSess: "A", block: true}
+	f := &fakeSpark{serverSess: "A", block: true, entered: make(chan struct{})}
 	c := startFake(t, f)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		// Cancel once the server runs the operation, however slow the
+		// machine: before that there is nothing to interrupt.
+		select {
+		case <-f.entered:
+		case <-time.After(30 * time.Second):
+		}
+		cancel()
+	}()
 	res, err := c.Collect(ctx, SQL("x"), ExecOptions{})
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v %v, want a deadline error", res, err)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v %v, want a cancellation error", res, err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
