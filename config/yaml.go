@@ -198,7 +198,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 		idx, ok := fields[k]
 		if !ok {
 			fix := "remove it; the keys allowed in " + orTop(key) + " are: " + strings.Join(names, ", ")
-			if s := closest(k, names); s != "" {
+			if s := Closest(k, names); s != "" {
 				fix = "did you mean " + s + "? The keys allowed in " + orTop(key) + " are: " + strings.Join(names, ", ")
 			}
 			d.fail(kn, sub, "unknown key", fix)
@@ -251,8 +251,9 @@ func orTop(key string) string {
 	return key
 }
 
-// closest returns the candidate within edit distance 2 of s, if any.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate within edit distance 2 of s, if any: the
+// "did you mean" of a misspelled key or argument name.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", 3
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestD {

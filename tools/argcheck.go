@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
+	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
 
@@ -136,7 +137,7 @@ func (a *argChecker) problems(e *jsonschema.ValidationError, root any) []pipelin
 		var out []pipeline.Problem
 		for _, u := range k.Properties {
 			fix := "remove it"
-			if s := closestName(u, names); s != "" {
+			if s := config.Closest(u, names); s != "" {
 				fix = fmt.Sprintf("did you mean %q? Rename it", s)
 			}
 			if len(names) > 0 {
@@ -423,35 +424,4 @@ func clipJSON(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(data)
-}
-
-// closestName returns the candidate within edit distance 2 of s, if any.
-func closestName(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -63,15 +63,10 @@ func (h *Handler) declareFlow(ctx context.Context, c *call, in declareFlowInput)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.save(p); err != nil {
-		return nil, err
-	}
-	sum, err := hash(p)
+	sum, deps, sources, warnings, err := h.declared(c, p, in.Name)
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash = sum
-	deps, sources, warnings := graphFacts(p, in.Name)
 	verb := "declared"
 	if replaced {
 		verb = "replaced"

@@ -400,3 +400,18 @@ func (h *Handler) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// declared saves a draft after a declaration and returns what the agent is
+// told about the declared element: the draft hash (also recorded in the
+// audit outcome) and the element's upstreams, sources and graph warnings.
+func (h *Handler) declared(c *call, p *pipeline.Pipeline, name string) (sum string, deps, sources, warnings []string, err error) {
+	if err := h.save(p); err != nil {
+		return "", nil, nil, nil, err
+	}
+	if sum, err = hash(p); err != nil {
+		return "", nil, nil, nil, err
+	}
+	c.outcome.PipelineHash = sum
+	deps, sources, warnings = graphFacts(p, name)
+	return sum, deps, sources, warnings, nil
+}
