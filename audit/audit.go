@@ -73,6 +73,8 @@ type Record struct {
 	PipelineHash string `json:"pipeline_hash,omitempty"`
 	// Environment is sandbox or production when the call used an engine.
 	Environment string `json:"environment,omitempty"`
+	// PolicySHA256 is the SHA-256 of the guardrail policy in force.
+	PolicySHA256 string `json:"policy_sha256,omitempty"`
 }
 
 // Log is an open audit log. It is safe for concurrent use.

@@ -35,6 +35,10 @@ const (
 	DefaultListen          = "127.0.0.1:8765"
 	DefaultMaxBodyBytes    = 4 << 20
 	MaxMaxBodyBytes        = 64 << 20
+	DefaultQueryBytes      = 64 << 10
+	MaxQueryBytes          = 1 << 20
+	DefaultDatasets        = 200
+	MaxDatasets            = 2000
 	DefaultSandboxCatalog  = "spark_catalog"
 	DefaultSandboxSchema   = "default"
 	defaultAuditPath       = "audit/audit.jsonl"
@@ -52,8 +56,12 @@ type Config struct {
 	Mode Mode `yaml:"mode"`
 	// Environments are the Spark Connect endpoints pipelines run on.
 	Environments Environments `yaml:"environments"`
-	// Limits cap what one call may cost.
-	Limits Limits `yaml:"limits"`
+	// Policy is the guardrail policy file (package policy), relative to
+	// this file; empty means the built-in default policy.
+	Policy string `yaml:"policy"`
+	// Limits cap what one call may cost. They are set from the policy
+	// file, not from this one.
+	Limits Limits `yaml:"-"`
 	// HTTP configures the streamable HTTP transport.
 	HTTP HTTP `yaml:"http"`
 	// Audit configures the audit log.
@@ -93,10 +101,10 @@ type Environment struct {
 	Schema  string `yaml:"schema"`
 	// Storage is the URI under which SDP keeps checkpoints and metadata.
 	Storage string `yaml:"storage"`
-	// Sources are the schemas, as catalog.schema, whose tables pipelines may
-	// read and list_sources shows. The local sandbox defaults to
-	// spark_catalog.default.
-	Sources []string `yaml:"sources"`
+	// Sources are the relations pipelines may read and list_sources shows,
+	// as catalog.schema.table globs ('*' in the table part). They are set
+	// from the policy file, not from this one.
+	Sources []string `yaml:"-"`
 
 	token string
 }
@@ -126,6 +134,10 @@ type Limits struct {
 	// MaxConcurrentSparkOperations caps the engine calls running at once
 	// across the server; further ones wait (within their call's timeout).
 	MaxConcurrentSparkOperations int `yaml:"max_concurrent_spark_operations"`
+	// MaxQueryBytes caps one query body or condition the agent writes.
+	MaxQueryBytes int `yaml:"max_query_bytes"`
+	// MaxDatasetsPerPipeline caps the datasets and flows of one pipeline.
+	MaxDatasetsPerPipeline int `yaml:"max_datasets_per_pipeline"`
 }
 
 // HTTP configures the streamable HTTP transport.
@@ -182,6 +194,8 @@ func Default() *Config {
 
 			CallsPerMinute:               DefaultCallsPerMinute,
 			MaxConcurrentSparkOperations: DefaultSparkOperations,
+			MaxQueryBytes:                DefaultQueryBytes,
+			MaxDatasetsPerPipeline:       DefaultDatasets,
 		},
 		HTTP:  HTTP{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
 		lines: map[string]int{},
@@ -192,6 +206,7 @@ func Default() *Config {
 // Flags are the command-line overrides. A nil field was not given.
 type Flags struct {
 	Workspace   *string
+	Policy      *string
 	Transport   *string
 	Listen      *string
 	SandboxOnly *bool
@@ -205,6 +220,10 @@ func (c *Config) Apply(f Flags) {
 	if f.Workspace != nil && *f.Workspace != "" {
 		c.Workspace = *f.Workspace
 		c.flags["workspace"] = "--workspace"
+	}
+	if f.Policy != nil && *f.Policy != "" {
+		c.Policy = *f.Policy
+		c.flags["policy"] = "--policy"
 	}
 	if f.Transport != nil {
 		c.Transport = *f.Transport
@@ -235,4 +254,21 @@ func (c *Config) PipelinesDir() string { return filepath.Join(c.Workspace, "pipe
 func (c *Config) HTTPLoopback() bool {
 	host, _, err := net.SplitHostPort(c.HTTP.Listen)
 	return err == nil && isLoopbackHost(host)
+}
+
+// PolicyPath is the policy file to load, absolute, or "" for the built-in
+// default policy: relative paths are relative to the configuration file
+// (to the working directory when given by --policy or without a file).
+func (c *Config) PolicyPath() string {
+	p := c.Policy
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if _, byFlag := c.flags["policy"]; byFlag || c.file == "" {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.file), p)
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -37,9 +36,6 @@ func TestNoConfigWorksWithDefaults(t *testing.T) {
 	}
 	if want := "file://" + filepath.ToSlash(filepath.Join(ws, "sandbox", "pipeline-storage")); sb.Storage != want {
 		t.Errorf("sandbox storage = %q, want %q", sb.Storage, want)
-	}
-	if len(sb.Sources) != 1 || sb.Sources[0] != "spark_catalog.default" {
-		t.Errorf("sandbox sources = %v", sb.Sources)
 	}
 	if c.Environments.Production != nil || c.PromoteAvailable() {
 		t.Error("promote available without a production environment")
@@ -74,12 +70,7 @@ environments:
     catalog: main
     schema: analytics
     storage: s3://bucket/sdp
-limits:
-  preview_rows_default: 50
-  preview_rows_max: 500
-  preview_max_bytes: 1048576
-  call_timeout: 30s
-  run_timeout: 2h
+policy: policy.yaml
 http:
   listen: 127.0.0.1:9000
   allowed_hosts: [mcp.internal]
@@ -112,8 +103,8 @@ func TestFullConfig(t *testing.T) {
 	if !c.PromoteAvailable() {
 		t.Error("promote not available")
 	}
-	if c.Limits.CallTimeout.D() != 30*time.Second || c.Limits.RunTimeout.D() != 2*time.Hour {
-		t.Errorf("timeouts = %v %v", c.Limits.CallTimeout, c.Limits.RunTimeout)
+	if c.PolicyPath() != filepath.Join(dir, "policy.yaml") {
+		t.Errorf("policy path = %q, want it relative to the file", c.PolicyPath())
 	}
 	if c.Audit.Path != filepath.Join(dir, "ws", "logs", "audit.jsonl") {
 		t.Errorf("audit path = %q", c.Audit.Path)
@@ -130,24 +121,18 @@ func TestBadFiles(t *testing.T) {
 		name, yaml string
 		want       []string // substrings of the error, in order
 	}{
-		{"unknown key with suggestion", "limts:\n  call_timeout: 1m\n",
-			[]string{"line 1: limts: unknown key; fix: did you mean limits?"}},
+		{"unknown key with suggestion", "polcy: p.yaml\n",
+			[]string{"line 1: polcy: unknown key; fix: did you mean policy?"}},
+		{"limits moved to the policy", "limits:\n  call_timeout: 1m\n",
+			[]string{"line 1: limits: no longer set here; fix: limits moved to the policy file"}},
+		{"sources moved to the policy", "environments:\n  sandbox:\n    sources: [a.b]\n",
+			[]string{"line 3: environments.sandbox.sources: no longer set here; fix: sources moved to the policy file"}},
 		{"unknown nested key", "environments:\n  production:\n    urll: sc://x\n",
 			[]string{"line 3: environments.production.urll: unknown key; fix: did you mean url?"}},
-		{"wrong type calls_per_minute", "limits:\n  calls_per_minute: fast\n",
-			[]string{`line 2: limits.calls_per_minute: want a whole number, got the string "fast"`, "fix: write a number"}},
-		{"wrong type max_concurrent_spark_operations", "limits:\n  max_concurrent_spark_operations: [4]\n",
-			[]string{"line 2: limits.max_concurrent_spark_operations: want a whole number"}},
-		{"wrong type int", "limits:\n  preview_rows_max: lots\n",
-			[]string{`line 2: limits.preview_rows_max: want a whole number, got the string "lots"`, "fix: write a number"}},
 		{"wrong type bool", "mode:\n  read_only: yes please\n",
 			[]string{`line 2: mode.read_only: want true or false`}},
 		{"wrong type string", "environments:\n  production:\n    catalog: 12\n",
 			[]string{`line 3: environments.production.catalog: want a string, got the number "12"`}},
-		{"bad duration", "limits:\n  call_timeout: 10 minutes\n",
-			[]string{`line 2: limits.call_timeout: "10 minutes" is not a duration; fix: write a duration such as 30s`}},
-		{"duration as number", "limits:\n  call_timeout: 10\n",
-			[]string{`line 2: limits.call_timeout: want a duration`}},
 		{"mapping expected", "mode: strict\n", []string{"line 1: mode: want a mapping of keys"}},
 		{"duplicate", "transport: stdio\ntransport: http\n", []string{"line 2: transport: duplicate key"}},
 		{"syntax", "mode:\n  read_only: [true\n", []string{"not valid YAML"}},
@@ -201,22 +186,6 @@ func TestBadValues(t *testing.T) {
 			[]string{"environments.production.url: invalid Spark Connect URL"}},
 		{"bad catalog", strings.Replace(prod, "catalog: main", "catalog: main.x", 1), Flags{}, map[string]string{"PROD_TOK": "x"},
 			[]string{`line 5: environments.production.catalog: "main.x" is not a plain identifier`}},
-		{"preview max too big", "limits:\n  preview_rows_max: 5000\n", Flags{}, nil,
-			[]string{"line 2: limits.preview_rows_max: 5000 is out of range; fix: use a value from 1 to 1000"}},
-		{"default above max", "limits:\n  preview_rows_max: 10\n  preview_rows_default: 20\n", Flags{}, nil,
-			[]string{"line 3: limits.preview_rows_default: 20 is out of range"}},
-		{"calls per minute zero", "limits:\n  calls_per_minute: 0\n", Flags{}, nil,
-			[]string{"line 2: limits.calls_per_minute: 0 is out of range; fix: use a value from 1 to 10000"}},
-		{"calls per minute too big", "limits:\n  calls_per_minute: 10001\n", Flags{}, nil,
-			[]string{"line 2: limits.calls_per_minute: 10001 is out of range; fix: use a value from 1 to 10000"}},
-		{"calls per minute at bounds", "limits:\n  calls_per_minute: 10000\n  max_concurrent_spark_operations: 256\n", Flags{}, nil, nil},
-		{"calls per minute at lower bounds", "limits:\n  calls_per_minute: 1\n  max_concurrent_spark_operations: 1\n", Flags{}, nil, nil},
-		{"spark operations zero", "limits:\n  max_concurrent_spark_operations: 0\n", Flags{}, nil,
-			[]string{"line 2: limits.max_concurrent_spark_operations: 0 is out of range; fix: use a value from 1 to 256"}},
-		{"spark operations too many", "limits:\n  max_concurrent_spark_operations: 257\n", Flags{}, nil,
-			[]string{"line 2: limits.max_concurrent_spark_operations: 257 is out of range; fix: use a value from 1 to 256"}},
-		{"timeout too long", "limits:\n  call_timeout: 48h\n", Flags{}, nil,
-			[]string{"limits.call_timeout: 48h0m0s is out of range"}},
 		{"http all interfaces", "transport: http\nhttp:\n  listen: :8080\n", Flags{}, nil,
 			[]string{`line 3: http.listen: ":8080" binds every network interface; fix: name the host: 127.0.0.1:8080`}},
 		{"http non-loopback without token", "", Flags{Transport: ptr("http"), Listen: ptr("0.0.0.0:8080")}, nil,
@@ -228,8 +197,6 @@ func TestBadValues(t *testing.T) {
 		{"bad transport flag", "", Flags{Transport: ptr("grpc")}, nil, []string{`--transport: unknown transport "grpc"; fix: use stdio or http`}},
 		{"bad storage", "environments:\n  sandbox:\n    storage: not a uri\n", Flags{}, nil,
 			[]string{`environments.sandbox.storage: "not a uri" is not a storage URI`}},
-		{"bad sources", "environments:\n  sandbox:\n    sources: [raw, main.raw, a.b.c]\n", Flags{}, nil,
-			[]string{`line 3: environments.sandbox.sources[0]: "raw" is not catalog.schema`, `environments.sandbox.sources[2]: "a.b.c" is not catalog.schema`}},
 		{"remote sandbox needs storage", "environments:\n  sandbox:\n    url: sc://10.1.2.3:15002/\n", Flags{}, nil,
 			[]string{"environments.sandbox.storage: missing"}},
 	} {

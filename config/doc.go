@@ -8,6 +8,11 @@
 // stdio is the transport, and promote is unavailable because no production
 // environment is configured.
 //
+// What the agent may read and do (sources, functions, limits, tools, rules)
+// is not set here but in the policy file the policy key names (package
+// policy); its limits and sources end up in [Config.Limits] and
+// [Environment.Sources].
+//
 // Secrets never live in the file. The file names the environment variable
 // that holds each one (token_env), and [Config.Validate] reads it from the
 // environment through the lookup function it is given. A Spark Connect URL
@@ -21,21 +26,14 @@
 //	  read_only: false
 //	environments:
 //	  sandbox:                          # no url: the local sandbox, started on demand
-//	    sources: [spark_catalog.default]  # schemas whose tables pipelines may read
+//	    schema: dev
 //	  production:
 //	    url: sc://spark.example.com:15002/;use_ssl=true
 //	    token_env: SDP_PROD_TOKEN
 //	    catalog: main
 //	    schema: analytics
 //	    storage: s3://bucket/sdp/checkpoints
-//	    sources: [main.raw, main.reference]
-//	limits:
-//	  preview_rows_default: 100
-//	  preview_rows_max: 1000
-//	  call_timeout: 2m
-//	  run_timeout: 1h
-//	  calls_per_minute: 120              # per MCP session
-//	  max_concurrent_spark_operations: 4 # across the server
+//	policy: ./policy.yaml               # sources, functions, limits, tools, rules (package policy)
 //	http:
 //	  listen: 127.0.0.1:8765
 //	  token_env: SDP_MCP_HTTP_TOKEN

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
@@ -58,33 +57,9 @@ func (c *Config) Validate(lookup func(string) (string, bool)) error {
 		}
 	}
 
-	// Limits.
-	l := &c.Limits
-	if l.PreviewRowsMax < 1 || l.PreviewRowsMax > MaxPreviewRows {
-		add("limits.preview_rows_max", fmt.Sprintf("%d is out of range", l.PreviewRowsMax),
-			fmt.Sprintf("use a value from 1 to %d", MaxPreviewRows))
-	} else if l.PreviewRowsDefault < 1 || l.PreviewRowsDefault > l.PreviewRowsMax {
-		add("limits.preview_rows_default", fmt.Sprintf("%d is out of range", l.PreviewRowsDefault),
-			fmt.Sprintf("use a value from 1 to preview_rows_max (%d)", l.PreviewRowsMax))
-	}
-	if l.PreviewMaxBytes < 1024 || l.PreviewMaxBytes > MaxPreviewMaxBytes {
-		add("limits.preview_max_bytes", fmt.Sprintf("%d is out of range", l.PreviewMaxBytes),
-			fmt.Sprintf("use a value from 1024 to %d", MaxPreviewMaxBytes))
-	}
-	if d := l.CallTimeout.D(); d < time.Second || d > MaxCallTimeout {
-		add("limits.call_timeout", fmt.Sprintf("%s is out of range", d), "use a duration from 1s to "+MaxCallTimeout.String())
-	}
-	if d := l.RunTimeout.D(); d < time.Second || d > MaxRunTimeout {
-		add("limits.run_timeout", fmt.Sprintf("%s is out of range", d), "use a duration from 1s to "+MaxRunTimeout.String())
-	}
-	if l.CallsPerMinute < 1 || l.CallsPerMinute > MaxCallsPerMinute {
-		add("limits.calls_per_minute", fmt.Sprintf("%d is out of range", l.CallsPerMinute),
-			fmt.Sprintf("use a value from 1 to %d", MaxCallsPerMinute))
-	}
-	if n := l.MaxConcurrentSparkOperations; n < 1 || n > MaxSparkOperations {
-		add("limits.max_concurrent_spark_operations", fmt.Sprintf("%d is out of range", n),
-			fmt.Sprintf("use a value from 1 to %d", MaxSparkOperations))
-	}
+	// Limits (set from the policy file, checked again here for configs
+	// built in code).
+	ps = append(ps, c.Limits.Check(func(string) int { return 0 })...)
 
 	// HTTP, checked only when it is used.
 	if c.Transport == TransportHTTP {
@@ -166,16 +141,6 @@ func (c *Config) checkEnv(key string, e *Environment, needSecret bool, lookup fu
 		case f.val != "" && !identRE.MatchString(f.val):
 			add(f.name, fmt.Sprintf("%q is not a plain identifier", f.val), "use letters, digits and _ only, starting with a letter or _")
 		}
-	}
-	for i, src := range e.Sources {
-		cat, sch, ok := strings.Cut(src, ".")
-		if !ok || !identRE.MatchString(cat) || !identRE.MatchString(sch) {
-			ps = append(ps, Problem{Key: c.keyName(fmt.Sprintf("%s.sources[%d]", key, i)), Line: c.lines[fmt.Sprintf("%s.sources[%d]", key, i)],
-				Message: fmt.Sprintf("%q is not catalog.schema", src), Fix: "list schemas as catalog.schema, e.g. spark_catalog.raw"})
-		}
-	}
-	if e.Local() && len(e.Sources) == 0 {
-		e.Sources = []string{DefaultSandboxCatalog + "." + DefaultSandboxSchema}
 	}
 	if e.Name == Sandbox {
 		if e.Catalog == "" {

@@ -55,18 +55,36 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 func (c *Config) decode(data []byte) error {
+	return DecodeYAML(c.file, data, c, c.lines, movedKeys)
+}
+
+// movedKeys are keys that moved from this file to the policy file, with the
+// fix for each.
+var movedKeys = map[string]string{
+	"limits":                          "limits moved to the policy file: put them under limits: in the file that policy: names (start from the output of sdp-mcp policy show)",
+	"environments.sandbox.sources":    "sources moved to the policy file: list them as catalog.schema.* globs under environments.sandbox.sources in the file that policy: names",
+	"environments.production.sources": "sources moved to the policy file: list them as catalog.schema.* globs under environments.production.sources in the file that policy: names",
+}
+
+// DecodeYAML decodes data into v, a pointer to a struct whose fields have
+// yaml tags, strictly: unknown keys, duplicate keys, aliases and values of
+// the wrong type are reported together as one *Error naming the file,
+// each with its line, key and fix. lines receives the line of every key
+// path set (e.g. "limits.call_timeout", "rules[2].when"). moved maps key
+// paths that are no longer accepted to the fix to give for them.
+func DecodeYAML(file string, data []byte, v any, lines map[string]int, moved map[string]string) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &Error{File: c.file, Problems: []Problem{{Key: "(file)", Line: yamlErrorLine(err),
+		return &Error{File: file, Problems: []Problem{{Key: "(file)", Line: yamlErrorLine(err),
 			Message: "not valid YAML: " + yamlErrorText(err), Fix: "fix the YAML syntax (indent with spaces, key: value)"}}}
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil // empty file: defaults
 	}
-	d := decoder{lines: c.lines}
-	d.value(doc.Content[0], reflect.ValueOf(c).Elem(), "")
+	d := decoder{lines: lines, moved: moved}
+	d.value(doc.Content[0], reflect.ValueOf(v).Elem(), "")
 	if len(d.problems) > 0 {
-		return &Error{File: c.file, Problems: d.problems}
+		return &Error{File: file, Problems: d.problems}
 	}
 	return nil
 }
@@ -74,6 +92,7 @@ func (c *Config) decode(data []byte) error {
 // decoder walks a YAML node tree and a Go value together.
 type decoder struct {
 	lines    map[string]int
+	moved    map[string]string
 	problems []Problem
 }
 
@@ -196,6 +215,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 		}
 		seen[k] = true
 		idx, ok := fields[k]
+		if fix, isMoved := d.moved[sub]; !ok && isMoved {
+			d.fail(kn, sub, "no longer set here", fix)
+			continue
+		}
 		if !ok {
 			fix := "remove it; the keys allowed in " + orTop(key) + " are: " + strings.Join(names, ", ")
 			if s := Closest(k, names); s != "" {

@@ -36,8 +36,9 @@ environments:
     url: sc://127.0.0.1:%d/
     token_env: E2E_SANDBOX_TOKEN
     storage: file://%s
-    sources: [spark_catalog.default]
+policy: policy.yaml
 %s`, shared.Port, filepath.Join(dir, "storage"), extra))
+	writeFile(t, dir, "policy.yaml", "version: 1\nenvironments:\n  sandbox:\n    sources: [spark_catalog.default.*]\n")
 	return path, []string{"E2E_SANDBOX_TOKEN=" + shared.Token}
 }
 

@@ -5,8 +5,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -131,15 +134,37 @@ environments:
     catalog: spark_catalog
     schema: %s
     storage: file://%s
-    sources: [spark_catalog.%s]
   production:
     url: sc://127.0.0.1:%d/
     token_env: E2E_PROD_TOKEN
     catalog: spark_catalog
     schema: %s
     storage: file://%s
-    sources: [spark_catalog.%s]
-`, shared.Port, dev, filepath.Join(dir, "sandbox-storage"), src, prod.Port, prodSchema, filepath.Join(dir, "prod-storage"), src))
+policy: policy.yaml
+`, shared.Port, dev, filepath.Join(dir, "sandbox-storage"), prod.Port, prodSchema, filepath.Join(dir, "prod-storage")))
+	// The policy: the same sources in both environments, datasets written
+	// only where the configuration says, one deny and one warn rule.
+	writeFile(t, dir, "policy.yaml", fmt.Sprintf(`version: 1
+environments:
+  sandbox:
+    sources: [spark_catalog.%[1]s.*]
+    target: spark_catalog.%[2]s
+  production:
+    sources: [spark_catalog.%[1]s.*]
+    target: spark_catalog.%[3]s
+rules:
+  - name: no-customer-names
+    when: reads.exists(r, r.endsWith(".customers")) && tool == "preview"
+    action: deny
+    message: previews of customer tables are not allowed; preview the orders instead
+  - name: wide-preview
+    when: tool == "preview" && limit > 500
+    action: warn
+    message: previews over 500 rows are costly
+  - name: production-call
+    when: env == "production"
+    action: audit
+`, src, dev, prodSchema))
 	in := newInspector(t, dir, sdpConfig, map[string]string{
 		"E2E_SANDBOX_TOKEN": shared.Token,
 		"E2E_PROD_TOKEN":    prod.Token,
@@ -253,6 +278,19 @@ environments:
 		t.Fatalf("unknown tool: exit code %d, want 5\nstderr: %s", bad.code, tail(bad.stderr, 10))
 	}
 
+	// The policy's rules: a deny refuses the call with its message (exit 5),
+	// a warn adds its message to a successful result.
+	bad = in.run("--method", "tools/call", "--tool-name", "preview", "--tool-args-json",
+		mustJSON(t, map[string]any{"pipeline": pipe, "query": "SELECT * FROM spark_catalog." + src + ".customers"}))
+	if bad.code != 5 || !strings.Contains(bad.stdout, "rule.no-customer-names: previews of customer tables are not allowed") {
+		t.Fatalf("preview denied by a rule: exit code %d\nstdout: %s\nstderr: %s", bad.code, bad.stdout, tail(bad.stderr, 10))
+	}
+	wide := in.run("--method", "tools/call", "--tool-name", "preview", "--tool-args-json",
+		mustJSON(t, map[string]any{"pipeline": pipe, "dataset": "orders_clean", "limit": 600}))
+	if wide.code != 0 || !strings.Contains(wide.stdout, "policy warning: rule.wide-preview: previews over 500 rows are costly") {
+		t.Fatalf("preview warned by a rule: exit code %d\nstdout: %s\nstderr: %s", wide.code, wide.stdout, tail(wide.stderr, 10))
+	}
+
 	// Promote exactly what was validated, into production.
 	pr := in.call("promote", map[string]any{"pipeline": pipe, "pipeline_hash": hash})
 	if pr["ok"] != true || pr["environment"] != "production" || pr["pipeline_hash"] != hash {
@@ -316,12 +354,15 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 		t.Fatalf("sdp-mcp audit tail: %v", err)
 	}
 	type rec struct {
-		Tool         string `json:"tool"`
-		Decision     string `json:"decision"`
-		Environment  string `json:"environment"`
-		PipelineHash string `json:"pipeline_hash"`
-		Transport    string `json:"transport"`
+		Tool         string   `json:"tool"`
+		Decision     string   `json:"decision"`
+		Environment  string   `json:"environment"`
+		PipelineHash string   `json:"pipeline_hash"`
+		Transport    string   `json:"transport"`
+		Rules        []string `json:"rules"`
+		PolicySHA256 string   `json:"policy_sha256"`
 	}
+	wantSHA := policySHA(t, filepath.Join(filepath.Dir(sdpConfig), "policy.yaml"))
 	count := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -334,12 +375,19 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 			t.Errorf("audit record with transport %q", r.Transport)
 		}
 		count[r.Tool+" "+r.Decision]++
+		if r.PolicySHA256 != wantSHA {
+			t.Errorf("audit record of %s %s has policy_sha256 %q, want %q", r.Tool, r.Decision, r.PolicySHA256, wantSHA)
+		}
+		for _, rule := range r.Rules {
+			count[r.Tool+" "+r.Decision+" "+rule]++
+		}
 		if r.Tool == "promote" && r.Decision == "ok" && (r.Environment != "production" || r.PipelineHash != hash) {
 			t.Errorf("promote audit record: %+v", r)
 		}
 	}
 	for _, want := range []string{"list_sources ok", "declare_table ok", "preview ok", "validate ok", "run ok",
-		"promote ok", "declare_table rejected", "promote allowed", "promote rejected"} {
+		"promote ok", "declare_table rejected", "promote allowed", "promote rejected",
+		"preview denied rule.no-customer-names", "preview ok rule.wide-preview", "promote ok rule.production-call"} {
 		if count[want] == 0 {
 			t.Errorf("no %q record in the audit log; counts: %v", want, count)
 		}
@@ -347,4 +395,15 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 	if count["declare_table ok"] != 3 {
 		t.Errorf("%d declare_table ok records, want 3", count["declare_table ok"])
 	}
+}
+
+// policySHA is the SHA-256 of a policy file, as audit records carry it.
+func policySHA(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

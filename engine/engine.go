@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,8 +33,9 @@ type Config struct {
 	// file:///abs/path/pipeline-storage; each pipeline gets
 	// <Storage>/<pipeline name> (streaming checkpoints live there).
 	Storage string
-	// Sources are the schemas, as catalog.schema, the agent may read
-	// sources from, e.g. ["spark_catalog.samples"]. ListSources and
+	// Sources are what the agent may read: catalog.schema.table globs ('*'
+	// in the table part only, e.g. "spark_catalog.samples.*"), or
+	// catalog.schema for every table of a schema. ListSources and
 	// DescribeSource stay inside them.
 	Sources []string
 	// CallTimeout bounds every call made for an agent (analysis, preview,
@@ -88,10 +91,52 @@ type Engine struct {
 	closed bool
 }
 
-// sourceSchema is one configured source schema.
-type sourceSchema struct{ catalog, schema string }
+// sourceSchema is one schema sources are read from, with the table globs
+// allowed in it (lower case).
+type sourceSchema struct {
+	catalog, schema string
+	tables          []string
+}
 
 func (s sourceSchema) String() string { return s.catalog + "." + s.schema }
+
+// allows reports whether the table (any case) matches one of the globs.
+func (s sourceSchema) allows(table string) bool {
+	t := strings.ToLower(table)
+	for _, g := range s.tables {
+		if ok, _ := path.Match(g, t); ok {
+			return true
+		}
+	}
+	return false
+}
+
+var tableGlobRE = regexp.MustCompile(`^[A-Za-z0-9_*]+$`)
+
+// parseSources groups source globs by schema.
+func parseSources(globs []string) ([]sourceSchema, []string) {
+	var out []sourceSchema
+	var bad []string
+	for _, s := range globs {
+		parts := strings.Split(s, ".")
+		if len(parts) == 2 {
+			parts = append(parts, "*")
+		}
+		if len(parts) != 3 || !plainIdentRE.MatchString(parts[0]) || !plainIdentRE.MatchString(parts[1]) || !tableGlobRE.MatchString(parts[2]) {
+			bad = append(bad, fmt.Sprintf("source %q must be catalog.schema.table with * only in the table part, e.g. spark_catalog.samples.*", s))
+			continue
+		}
+		i := slices.IndexFunc(out, func(x sourceSchema) bool {
+			return strings.EqualFold(x.catalog, parts[0]) && strings.EqualFold(x.schema, parts[1])
+		})
+		if i < 0 {
+			out = append(out, sourceSchema{catalog: parts[0], schema: parts[1]})
+			i = len(out) - 1
+		}
+		out[i].tables = append(out[i].tables, strings.ToLower(parts[2]))
+	}
+	return out, bad
+}
 
 var plainIdentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -111,15 +156,8 @@ func New(_ context.Context, cfg Config) (*Engine, error) {
 	if msg := checkStorage(cfg.Storage); msg != "" {
 		bad = append(bad, msg)
 	}
-	var sources []sourceSchema
-	for _, s := range cfg.Sources {
-		cat, sch, ok := strings.Cut(s, ".")
-		if !ok || !plainIdentRE.MatchString(cat) || !plainIdentRE.MatchString(sch) {
-			bad = append(bad, fmt.Sprintf("source schema %q must be catalog.schema, e.g. spark_catalog.samples", s))
-			continue
-		}
-		sources = append(sources, sourceSchema{catalog: cat, schema: sch})
-	}
+	sources, badSources := parseSources(cfg.Sources)
+	bad = append(bad, badSources...)
 	if cfg.CallTimeout < 0 {
 		bad = append(bad, "CallTimeout must not be negative")
 	}

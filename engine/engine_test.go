@@ -124,7 +124,9 @@ func TestNewChecksConfig(t *testing.T) {
 		{func(c *Config) { c.Storage = "/data/storage" }, "Storage"},
 		{func(c *Config) { c.Storage = "file:relative" }, "Storage"},
 		{func(c *Config) { c.Sources = []string{"samples"} }, "catalog.schema"},
-		{func(c *Config) { c.Sources = []string{"a.b.c"} }, "catalog.schema"},
+		{func(c *Config) { c.Sources = []string{"a.b.c.d"} }, "catalog.schema.table"},
+		{func(c *Config) { c.Sources = []string{"a.*.c"} }, "catalog.schema.table"},
+		{func(c *Config) { c.Sources = []string{"a.b.c?"} }, "catalog.schema.table"},
 		{func(c *Config) { c.CallTimeout = -time.Second }, "CallTimeout"},
 	} {
 		cfg := good

@@ -27,7 +27,7 @@ func sparkErr(class, state, msg string, params map[string]string) *connect.Spark
 }
 
 func TestFailureBriefAndHint(t *testing.T) {
-	env := hintEnv{sources: []sourceSchema{{"spark_catalog", "samples"}}}
+	env := hintEnv{sources: []sourceSchema{{"spark_catalog", "samples", []string{"*"}}}}
 	for _, tc := range []struct {
 		name      string
 		f         failure

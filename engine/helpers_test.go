@@ -62,7 +62,7 @@ func TestReadsOf(t *testing.T) {
 
 func TestResolveSource(t *testing.T) {
 	e, err := New(t.Context(), Config{URL: "sc://localhost:1", Catalog: "spark_catalog", Database: "shop",
-		Storage: "file:///s", Sources: []string{"spark_catalog.samples", "other.samples", "spark_catalog.raw"}})
+		Storage: "file:///s", Sources: []string{"spark_catalog.samples", "other.samples", "spark_catalog.raw.orders*", "spark_catalog.raw.ref_*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,11 @@ func TestResolveSource(t *testing.T) {
 		{"samples.orders", []string{"spark_catalog.samples.orders", "other.samples.orders"}},
 		{"`RAW`.`orders`", []string{"spark_catalog.raw.orders"}},
 		{"other.samples.orders", []string{"other.samples.orders"}},
-		{"shop.orders", []string{"problem: outside the schemas the agent may read: spark_catalog.samples, other.samples, spark_catalog.raw"}},
+		{"shop.orders", []string{"problem: outside the sources the agent may read: spark_catalog.samples.*, other.samples.*, spark_catalog.raw.orders*, spark_catalog.raw.ref_*"}},
+		{"raw.ORDERS_2024", []string{"spark_catalog.raw.ORDERS_2024"}},
+		{"raw.ref_country", []string{"spark_catalog.raw.ref_country"}},
+		{"raw.customers", []string{"problem: outside"}},
+		{"customers", []string{"spark_catalog.samples.customers", "other.samples.customers"}},
 		{"x.samples.orders", []string{"problem: outside"}},
 		{"orders--", []string{"problem: not a table name"}},
 		{"a.b.c.d", []string{"problem: too many name parts"}},

@@ -31,7 +31,7 @@ func (e *Engine) ListSources(ctx context.Context, pattern string) ([]Source, err
 			return nil, err
 		}
 		for _, t := range tables {
-			if ok, _ := path.Match(pattern, strings.ToLower(t)); !ok {
+			if ok, _ := path.Match(pattern, strings.ToLower(t)); !ok || !s.allows(t) {
 				continue
 			}
 			name := s.String() + "." + t
@@ -121,7 +121,7 @@ func (e *Engine) DescribeSource(ctx context.Context, name string) (*Source, erro
 	switch len(found) {
 	case 0:
 		return nil, pipeline.Problems{{On: "source", Name: name, Got: name,
-			Message: "no such table in the source schemas " + e.allowedList(),
+			Message: "no such table among the sources " + e.allowedList(),
 			Fix:     "call list_sources to see the tables you may read"}}
 	case 1:
 	default:
@@ -175,11 +175,14 @@ func (e *Engine) resolveSource(name string) ([]sourceCandidate, error) {
 				continue
 			}
 		}
+		if !s.allows(table) {
+			continue
+		}
 		out = append(out, sourceCandidate{schema: s, table: table})
 	}
 	if len(out) == 0 {
 		return nil, pipeline.Problems{{On: "source", Name: name, Got: name,
-			Message: "outside the schemas the agent may read: " + e.allowedList(),
+			Message: "outside the sources the agent may read: " + e.allowedList(),
 			Fix:     "read sources from those schemas only; call list_sources to see their tables"}}
 	}
 	return out, nil
@@ -189,9 +192,11 @@ func (e *Engine) allowedList() string {
 	if len(e.sources) == 0 {
 		return "(none configured)"
 	}
-	names := make([]string, len(e.sources))
-	for i, s := range e.sources {
-		names[i] = s.String()
+	var names []string
+	for _, s := range e.sources {
+		for _, t := range s.tables {
+			names = append(names, s.String()+"."+t)
+		}
 	}
 	return strings.Join(names, ", ")
 }

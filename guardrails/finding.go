@@ -41,6 +41,7 @@ const (
 	RuleScopeName           = "scope.name"               // relation name that cannot be qualified
 	RuleFunctionDenied      = "fn.denied"                // a denied built-in function (reflect, ...)
 	RuleFunctionUnknown     = "fn.unknown"               // not a Spark built-in: UDFs and catalog functions
+	RuleFunctionPolicy      = "fn.policy"                // a built-in the policy file denies or does not allow
 	RuleTableFunction       = "fn.table_function"        // a table function that is not allowed
 	RuleInternal            = "sql.internal"             // the checker failed; the body is refused
 )

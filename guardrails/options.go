@@ -33,6 +33,10 @@ type CheckOptions struct {
 	MaxBytes int
 	// MaxDepth caps parenthesis nesting (0: DefaultMaxDepth).
 	MaxDepth int
+	// Functions narrows the built-ins a body may call (the policy file's
+	// functions.allow and functions.deny); nil allows every built-in that is
+	// not always denied.
+	Functions *FunctionPolicy
 }
 
 func (o *CheckOptions) maxBytes() int {

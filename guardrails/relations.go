@@ -207,11 +207,17 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 		if len(f.Name) == 1 && last == "identifier" {
 			continue // reported as sql.identifier_clause
 		}
-		if _, denied := deniedFunctions[last]; !denied && builtinSet[last] && len(f.Name) == 1 {
+		fp := k.opts.Functions
+		if _, denied := deniedFunctions[last]; !denied && builtinSet[last] && len(f.Name) == 1 && fp.allows(last) {
 			continue // the common case, decided without formatting anything
 		}
 		got := k.c.body[f.Start.Offset:f.End.Offset]
 		at := lazyPos(f.Start)
+		if builtinSet[last] && !fp.allows(last) {
+			k.c.add(RuleFunctionPolicy, f.Start, f.End, got,
+				fmt.Sprintf("function %s at %s is not allowed by the server's policy", quote(full), at), fp.hint(last))
+			continue
+		}
 		if why, ok := deniedFunctions[last]; ok {
 			k.c.add(RuleFunctionDenied, f.Start, f.End, got,
 				fmt.Sprintf("function %s at %s is not allowed: it %s", quote(full), at, why),

@@ -135,7 +135,8 @@ func (s *Server) onError(ctx context.Context, id any, method mcp.MCPMethod, mess
 
 // record starts an audit record for a call.
 func (s *Server) record(ctx context.Context, tool string, args json.RawMessage) audit.Record {
-	r := audit.Record{Time: time.Now(), Tool: tool, Transport: s.transport, Arguments: audit.Redact(args)}
+	r := audit.Record{Time: time.Now(), Tool: tool, Transport: s.transport, Arguments: audit.Redact(args),
+		PolicySHA256: s.policy.SHA256()}
 	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
 		r.Session = sess.SessionID()
 		if ci, ok := sess.(mcpserver.SessionWithClientInfo); ok {

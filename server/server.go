@@ -26,6 +26,7 @@ import (
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	Engines tools.EngineFactory
 	// Guard checks every SQL body the agent writes.
 	Guard tools.BodyChecker
+	// Policy is the guardrail policy (tool switches, rules, protected
+	// datasets; its limits and sources are already in Settings). Nil means
+	// the built-in default.
+	Policy *policy.Policy
 	// Version is reported to clients.
 	Version string
 	// Log is the server log (stderr); nil discards.
@@ -69,6 +74,7 @@ type Server struct {
 	mcp       *mcpserver.MCPServer
 	handler   *tools.Handler
 	settings  *config.Config
+	policy    *policy.Policy
 	audit     AuditLog
 	log       *slog.Logger
 	transport string
@@ -83,6 +89,7 @@ type Server struct {
 const (
 	ruleSandboxOnly = "mode.sandbox_only"
 	ruleReadOnly    = "mode.read_only"
+	ruleToolOff     = "policy.tools"
 )
 
 // New assembles the server. The caller owns cfg.Audit.
@@ -95,7 +102,11 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h, err := tools.New(tools.Deps{Config: st, Engines: cfg.Engines, Guard: cfg.Guard, Log: log})
+	pol := cfg.Policy
+	if pol == nil {
+		pol = policy.Default()
+	}
+	h, err := tools.New(tools.Deps{Config: st, Engines: cfg.Engines, Guard: cfg.Guard, Policy: pol, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 	if perMinute < 1 {
 		perMinute = config.DefaultCallsPerMinute
 	}
-	s := &Server{handler: h, settings: st, audit: cfg.Audit, log: log, transport: st.Transport,
+	s := &Server{handler: h, settings: st, policy: pol, audit: cfg.Audit, log: log, transport: st.Transport,
 		denied: map[string]string{}, rate: newRateLimiter(perMinute, cfg.Now)}
 
 	var keep []mcpserver.ServerTool
@@ -153,6 +164,8 @@ func (s *Server) modeRule(t mcp.Tool) string {
 		return ruleReadOnly
 	case m.SandboxOnly && t.Name == tools.Promote:
 		return ruleSandboxOnly
+	case !s.policy.ToolEnabled(t.Name):
+		return ruleToolOff
 	}
 	return ""
 }
@@ -262,8 +275,11 @@ func (s *Server) gate(ctx context.Context, id any, message any) error {
 		return nil
 	}
 	why := "this server runs in sandbox-only mode and never contacts production"
-	if rule == ruleReadOnly {
+	switch rule {
+	case ruleReadOnly:
 		why = "this server runs in read-only mode"
+	case ruleToolOff:
+		why = "the server's policy switches it off (tools." + m.Params.Name + ": false)"
 	}
 	msg := fmt.Sprintf("tool %q is not available: %s", m.Params.Name, why)
 	rec := s.record(ctx, m.Params.Name, m.Params.Arguments)

@@ -92,7 +92,9 @@ func (f *fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, _ engine.RunOp
 
 type noGuard struct{}
 
-func (noGuard) CheckBody(*pipeline.Pipeline, string, string) pipeline.Problems { return nil }
+func (noGuard) CheckBody(*pipeline.Pipeline, string, string) (pipeline.Problems, tools.BodyFacts) {
+	return nil, tools.BodyFacts{}
+}
 
 type testOpts struct {
 	sandboxOnly, readOnly bool

@@ -298,11 +298,11 @@ type kindGuard struct {
 	kinds []string
 }
 
-func (g *kindGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) pipeline.Problems {
+func (g *kindGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) (pipeline.Problems, BodyFacts) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.kinds = append(g.kinds, kind)
-	return nil
+	return nil, BodyFacts{}
 }
 
 func TestGuardSeesEveryBodyWithItsKind(t *testing.T) {

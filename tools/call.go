@@ -89,6 +89,13 @@ type call struct {
 	// failed marks a call that completed with a result saying it failed
 	// (a run that did not succeed): the decision is failed, not ok.
 	failed bool
+	// facts are what the policy's rules see; rulesDone is set once they
+	// ran; rules are the ids of the rules that matched and warnings the
+	// messages of the warn rules.
+	facts     facts
+	rulesDone bool
+	rules     []string
+	warnings  []string
 }
 
 // meta is the metadata of a tool.
@@ -99,6 +106,10 @@ type meta struct {
 	// long marks run and promote, bounded by the run timeout instead of the
 	// call timeout.
 	long bool
+	// bodies marks tools that check SQL bodies: they apply the policy's
+	// rules themselves once the guard has seen the bodies; for the others
+	// the rules run before the handler.
+	bodies bool
 }
 
 // define builds a tool from typed input and output structs and a handler.
@@ -170,9 +181,19 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c := &call{req: req, outcome: o}
-		out, err := fn(ctx, c, in)
+		c.facts.pipeline = pipelineArg(raw)
+		var out *Out
+		err := error(nil)
+		if !m.bodies {
+			err = h.applyRules(ctx, c)
+		}
+		if err == nil {
+			out, err = fn(ctx, c, in)
+		}
 		if err != nil {
-			return h.failure(ctx, o, m, timeout, err)
+			res, ferr := h.failure(ctx, o, m, timeout, err)
+			o.Rules = mergeRules(o.Rules, c.rules)
+			return res, ferr
 		}
 		if err := checkOutput(outSchema, out); err != nil {
 			return nil, &InfraError{Public: "the result of " + m.name + " did not match its output schema", Err: err}
@@ -186,7 +207,8 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 			o.Decision = audit.Failed
 		}
 		o.Summary = c.summary
-		return mcp.NewToolResultStructured(out, string(text)), nil
+		o.Rules = mergeRules(o.Rules, c.rules)
+		return withWarnings(mcp.NewToolResultStructured(out, string(text)), c.warnings), nil
 	}
 	return server.ServerTool{Tool: tool, Handler: handler}, nil
 }
@@ -366,4 +388,26 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// pipelineArg is the "pipeline" argument of a call, or "".
+func pipelineArg(raw json.RawMessage) string {
+	var a struct {
+		Pipeline string `json:"pipeline"`
+	}
+	if json.Unmarshal(raw, &a) != nil {
+		return ""
+	}
+	return a.Pipeline
+}
+
+// mergeRules adds the ids of the policy rules that matched to the rules of
+// an outcome, sorted and without duplicates.
+func mergeRules(rules, more []string) []string {
+	if len(more) == 0 {
+		return rules
+	}
+	out := append(slices.Clone(rules), more...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -42,7 +42,7 @@ type declareFlowOutput struct {
 func (h *Handler) declareFlowTool() (server.ServerTool, error) {
 	return define(h, meta{name: "declare_flow", title: "Declare an append flow",
 		description: declareFlowDescription,
-		readOnly:    false, destructive: false, idempotent: true, openWorld: false,
+		readOnly:    false, destructive: false, idempotent: true, openWorld: false, bodies: true,
 	}, h.declareFlow)
 }
 
@@ -56,8 +56,13 @@ func (h *Handler) declareFlow(ctx context.Context, c *call, in declareFlowInput)
 	if err != nil {
 		return nil, err
 	}
-	if ps := h.guardBody(p, in.Query, BodyStreamingQuery, "flow", in.Name, "query"); len(ps) > 0 {
+	ps := h.guardBody(&c.facts, p, in.Query, BodyStreamingQuery, "flow", in.Name, "query")
+	if ps = append(ps, h.checkDatasetCap(p, in.Name)...); len(ps) > 0 {
 		return nil, ps
+	}
+	c.facts.kind = "flow"
+	if err := h.applyRules(ctx, c); err != nil {
+		return nil, err
 	}
 	replaced, err := p.PutFlow(pipeline.Flow{Name: in.Name, Target: in.Target, Query: in.Query, Comment: in.Comment})
 	if err != nil {

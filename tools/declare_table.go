@@ -62,7 +62,7 @@ type declareTableOutput struct {
 func (h *Handler) declareTableTool() (server.ServerTool, error) {
 	return define(h, meta{name: "declare_table", title: "Declare a dataset",
 		description: declareTableDescription,
-		readOnly:    false, destructive: false, idempotent: true, openWorld: false,
+		readOnly:    false, destructive: false, idempotent: true, openWorld: false, bodies: true,
 	}, h.declareTable)
 }
 
@@ -85,13 +85,18 @@ func (h *Handler) declareTable(ctx context.Context, c *call, in declareTableInpu
 	// The guard sees the bodies before anything is saved.
 	var ps pipeline.Problems
 	if d.Query != "" {
-		ps = append(ps, h.guardBody(p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
+		ps = append(ps, h.guardBody(&c.facts, p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
 	}
 	for i, e := range d.Expectations {
-		ps = append(ps, h.guardBody(p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
+		ps = append(ps, h.guardBody(&c.facts, p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
 	}
+	ps = append(ps, h.checkDatasetCap(p, d.Name)...)
 	if len(ps) > 0 {
 		return nil, ps
+	}
+	c.facts.kind = in.Kind
+	if err := h.applyRules(ctx, c); err != nil {
+		return nil, err
 	}
 	replaced, err := p.PutDataset(d)
 	if err != nil {

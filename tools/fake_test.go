@@ -193,15 +193,36 @@ func contains(s []string, v string) bool {
 // denyGuard rejects bodies that call reflect, like the real guard would.
 type denyGuard struct{}
 
-func (denyGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) pipeline.Problems {
+func (denyGuard) CheckBody(_ *pipeline.Pipeline, body, kind string) (pipeline.Problems, BodyFacts) {
+	facts := fakeFacts(body)
 	if strings.Contains(strings.ToLower(body), "reflect(") {
 		return pipeline.Problems{{Got: "reflect", Message: "the function reflect is not allowed",
-			Fix: "compute the value with built-in SQL functions"}}
+			Fix: "compute the value with built-in SQL functions"}}, facts
 	}
-	return nil
+	return nil, facts
+}
+
+// fakeFacts approximates what the real guard reports: the word after each
+// FROM or JOIN is read, every word before "(" is called.
+func fakeFacts(body string) BodyFacts {
+	var f BodyFacts
+	words := strings.FieldsFunc(strings.ToLower(body), func(r rune) bool {
+		return r == ' ' || r == '\n' || r == ',' || r == ')'
+	})
+	for i, w := range words {
+		if (w == "from" || w == "join") && i+1 < len(words) && !strings.HasPrefix(words[i+1], "(") {
+			f.Reads = append(f.Reads, words[i+1])
+		}
+		if name, _, ok := strings.Cut(w, "("); ok && name != "" {
+			f.Functions = append(f.Functions, name)
+		}
+	}
+	return f
 }
 
 // noGuard allows everything.
 type noGuard struct{}
 
-func (noGuard) CheckBody(*pipeline.Pipeline, string, string) pipeline.Problems { return nil }
+func (noGuard) CheckBody(*pipeline.Pipeline, string, string) (pipeline.Problems, BodyFacts) {
+	return nil, BodyFacts{}
+}

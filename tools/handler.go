@@ -17,6 +17,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 )
 
 // Engine is what the tools need from an engine (package engine): one per
@@ -41,7 +42,13 @@ type EngineFactory func(ctx context.Context, env config.Environment) (Engine, er
 // p is the pipeline the body belongs to: its declared datasets may always
 // be read.
 type BodyChecker interface {
-	CheckBody(p *pipeline.Pipeline, body string, kind string) pipeline.Problems
+	CheckBody(p *pipeline.Pipeline, body string, kind string) (pipeline.Problems, BodyFacts)
+}
+
+// BodyFacts are what a checked body reads and calls, for the policy's rules.
+type BodyFacts struct {
+	Reads     []string // relations read, qualified catalog.schema.table, lower case
+	Functions []string // functions called, lower case
 }
 
 // Body kinds passed to the BodyChecker.
@@ -72,6 +79,9 @@ type Deps struct {
 	Engines EngineFactory
 	// Guard checks every query body and condition.
 	Guard BodyChecker
+	// Policy is the guardrail policy (rules, tool switches, protected
+	// datasets); nil means the built-in default.
+	Policy *policy.Policy
 	// Log receives the details of infrastructure failures.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -83,6 +93,7 @@ type Handler struct {
 	cfg     *config.Config
 	engines EngineFactory
 	guard   BodyChecker
+	policy  *policy.Policy
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -104,7 +115,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Config == nil || d.Engines == nil || d.Guard == nil {
 		return nil, errors.New("tools: Config, Engines and Guard are required")
 	}
-	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, log: d.Log, now: d.Now,
+	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, policy: d.Policy, log: d.Log, now: d.Now,
 		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
 	n := d.Config.Limits.MaxConcurrentSparkOperations
 	if n < 1 {
@@ -116,6 +127,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.policy == nil {
+		h.policy = policy.Default()
 	}
 	return h, nil
 }
@@ -312,26 +326,31 @@ func (h *Handler) pipelineNames() ([]string, error) {
 	return names, nil
 }
 
-// guardPipeline runs the SQL guard over every body of p.
-func (h *Handler) guardPipeline(p *pipeline.Pipeline) pipeline.Problems {
+// guardPipeline runs the SQL guard over every body of p, adding what they
+// read and call to f (nil: not recorded).
+func (h *Handler) guardPipeline(f *facts, p *pipeline.Pipeline) pipeline.Problems {
 	var ps pipeline.Problems
 	for _, d := range p.Datasets {
 		if d.Query != "" {
-			ps = append(ps, h.guardBody(p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
+			ps = append(ps, h.guardBody(f, p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")...)
 		}
 		for i, e := range d.Expectations {
-			ps = append(ps, h.guardBody(p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
+			ps = append(ps, h.guardBody(f, p, e.Condition, BodyCondition, "dataset", d.Name, fmt.Sprintf("expectations[%d].condition", i))...)
 		}
 	}
-	for _, f := range p.Flows {
-		ps = append(ps, h.guardBody(p, f.Query, BodyStreamingQuery, "flow", f.Name, "query")...)
+	for _, fl := range p.Flows {
+		ps = append(ps, h.guardBody(f, p, fl.Query, BodyStreamingQuery, "flow", fl.Name, "query")...)
 	}
 	return ps
 }
 
-// guardBody runs the guard on one body and fills in where each problem is.
-func (h *Handler) guardBody(p *pipeline.Pipeline, body, kind, on, name, field string) pipeline.Problems {
-	ps := h.guard.CheckBody(p, body, kind)
+// guardBody runs the guard on one body, fills in where each problem is and
+// adds what the body reads and calls to the call's facts.
+func (h *Handler) guardBody(f *facts, p *pipeline.Pipeline, body, kind, on, name, field string) pipeline.Problems {
+	ps, bf := h.guard.CheckBody(p, body, kind)
+	if f != nil {
+		f.add(bf)
+	}
 	for i := range ps {
 		if ps[i].On == "" {
 			ps[i].On = on

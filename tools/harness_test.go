@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcptest"
 
 	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files and schema snapshots")
@@ -27,6 +28,7 @@ type harnessOpts struct {
 	readOnly    bool
 	guard       BodyChecker
 	infra       error
+	policy      string // policy YAML; "" is the built-in default
 }
 
 // harness is the tools served by a real MCP server over in-process stdio
@@ -89,7 +91,17 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		h.dials = append(h.dials, env.Name)
 		return f, nil
 	}
-	handler, err := New(Deps{Config: h.cfg, Engines: factory, Guard: guard, Now: fixedClock()})
+	var pol *policy.Policy
+	if o.policy != "" {
+		var err error
+		if pol, err = policy.Parse("test-policy.yaml", []byte(o.policy)); err != nil {
+			t.Fatal(err)
+		}
+		if err := pol.Apply(h.cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handler, err := New(Deps{Config: h.cfg, Engines: factory, Guard: guard, Policy: pol, Now: fixedClock()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ type previewOutput struct {
 func (h *Handler) previewTool() (server.ServerTool, error) {
 	return define(h, meta{name: "preview", title: "Preview rows",
 		description: previewDescription,
-		readOnly:    true, destructive: false, idempotent: true, openWorld: false,
+		readOnly:    true, destructive: false, idempotent: true, openWorld: false, bodies: true,
 	}, h.preview)
 }
 
@@ -89,12 +89,27 @@ func (h *Handler) preview(ctx context.Context, c *call, in previewInput) (*previ
 	}
 	// The declarations a preview reads are inlined into what goes to Spark,
 	// so they pass the guard again (its policy may have changed since).
-	ps := h.guardPipeline(p)
+	// The policy's rules see what the previewed text reads: the query, or
+	// the dataset's own query and flows.
+	ps := h.guardPipeline(nil, p)
 	if in.Query != "" {
-		ps = append(ps, h.guardBody(p, in.Query, BodyQuery, "query", "", "query")...)
+		ps = append(ps, h.guardBody(&c.facts, p, in.Query, BodyQuery, "query", "", "query")...)
 	}
 	if len(ps) > 0 {
 		return nil, ps
+	}
+	c.facts.limit = int64(in.Limit)
+	if d, ok := p.Dataset(in.Dataset); ok {
+		c.facts.kind = string(d.Kind)
+		if d.Query != "" {
+			h.guardBody(&c.facts, p, d.Query, queryKind(d.Kind), "dataset", d.Name, "query")
+		}
+		for _, f := range p.FlowsInto(d.Name) {
+			h.guardBody(&c.facts, p, f.Query, BodyStreamingQuery, "flow", f.Name, "query")
+		}
+	}
+	if err := h.applyRules(ctx, c); err != nil {
+		return nil, err
 	}
 	sum, err := hash(p)
 	if err != nil {

@@ -50,7 +50,7 @@ type promoteOutput struct {
 func (h *Handler) promoteTool() (server.ServerTool, error) {
 	return define(h, meta{name: Promote, title: "Promote to production",
 		description: promoteDescription,
-		readOnly:    false, destructive: true, idempotent: false, openWorld: true, long: true,
+		readOnly:    false, destructive: true, idempotent: false, openWorld: true, long: true, bodies: true,
 	}, h.promote)
 }
 
@@ -76,10 +76,15 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
 		return nil, err
 	}
-	ps := h.guardPipeline(p)
+	ps := h.guardPipeline(&c.facts, p)
 	ps = append(ps, checkSelection(p, in.Refresh, in.FullRefresh, in.FullRefreshAll)...)
+	ps = append(ps, h.checkProtected(p, in.FullRefresh, in.FullRefreshAll)...)
 	if len(ps) > 0 {
 		return nil, ps
+	}
+	c.facts.env = config.Production
+	if err := h.applyRules(ctx, c); err != nil {
+		return nil, err
 	}
 
 	// The same draft, bound to production. The hash leaves the environment

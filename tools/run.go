@@ -64,7 +64,7 @@ type runOutput struct {
 func (h *Handler) runTool() (server.ServerTool, error) {
 	return define(h, meta{name: "run", title: "Run in the sandbox",
 		description: runDescription,
-		readOnly:    false, destructive: true, idempotent: false, openWorld: false, long: true,
+		readOnly:    false, destructive: true, idempotent: false, openWorld: false, long: true, bodies: true,
 	}, h.run)
 }
 
@@ -73,10 +73,14 @@ func (h *Handler) run(ctx context.Context, c *call, in runInput) (*runOutput, er
 	if err != nil {
 		return nil, err
 	}
-	ps := h.guardPipeline(p)
+	ps := h.guardPipeline(&c.facts, p)
 	ps = append(ps, checkSelection(p, in.Refresh, in.FullRefresh, in.FullRefreshAll)...)
+	ps = append(ps, h.checkProtected(p, in.FullRefresh, in.FullRefreshAll)...)
 	if len(ps) > 0 {
 		return nil, ps
+	}
+	if err := h.applyRules(ctx, c); err != nil {
+		return nil, err
 	}
 	sum, err := hash(p)
 	if err != nil {

@@ -54,7 +54,7 @@ type validateOutput struct {
 func (h *Handler) validateTool() (server.ServerTool, error) {
 	return define(h, meta{name: "validate", title: "Validate a pipeline",
 		description: validateDescription,
-		readOnly:    true, destructive: false, idempotent: true, openWorld: false,
+		readOnly:    true, destructive: false, idempotent: true, openWorld: false, bodies: true,
 	}, h.validate)
 }
 
@@ -71,10 +71,13 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 	started := h.now()
 
 	var res *engine.ValidationResult
-	if ps := h.guardPipeline(p); len(ps) > 0 {
+	if ps := h.guardPipeline(&c.facts, p); len(ps) > 0 {
 		// The guard's findings are the result; nothing goes to Spark.
 		res = &engine.ValidationResult{OK: false, PipelineHash: sum, Problems: ps}
 	} else {
+		if err := h.applyRules(ctx, c); err != nil {
+			return nil, err
+		}
 		eng, err := h.engine(ctx, config.Sandbox)
 		if err != nil {
 			return nil, err

@@ -78,10 +78,15 @@ environments:
     token_env: MCPBENCH_SPARK_TOKEN
     schema: %s
     storage: file://%s
-    sources: [spark_catalog.%s]
+policy: policy.yaml
 http:
   token_env: MCPBENCH_HTTP_TOKEN
-`, sb.Port, loadTarget, filepath.Join(dir, "storage"), loadSrc)), 0o600); err != nil {
+`, sb.Port, loadTarget, filepath.Join(dir, "storage"))), 0o600); err != nil {
+		return err
+	}
+	// The default policy's limits, reading the load's source schema.
+	pol := fmt.Sprintf("version: 1\nenvironments:\n  sandbox:\n    sources: [spark_catalog.%s.*]\n", loadSrc)
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(pol), 0o600); err != nil {
 		return err
 	}
 	httpToken := randomToken()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +147,7 @@ func callOnce(ctx context.Context, c *client.Client, oc overheadCase, i int) err
 func overheadServer(ctx context.Context, dir, auditKind string) (*client.Client, func(), error) {
 	st := config.Default()
 	st.Workspace = dir
-	st.Environments.Sandbox.Sources = []string{srcSchema}
+	st.Environments.Sandbox.Sources = []string{srcSchema + ".*"}
 	// One session makes tens of thousands of calls here: the per-session
 	// rate limit is measured (it runs on every call) but must not refuse.
 	st.Limits.CallsPerMinute = config.MaxCallsPerMinute
@@ -273,12 +274,10 @@ type guard struct{ env config.Environment }
 
 func newGuard(env config.Environment) guard { return guard{env: env} }
 
-func (g guard) CheckBody(p *pipeline.Pipeline, body, kind string) pipeline.Problems {
+func (g guard) CheckBody(p *pipeline.Pipeline, body, kind string) (pipeline.Problems, tools.BodyFacts) {
 	opts := guardrails.CheckOptions{DefaultCatalog: g.env.Catalog, DefaultSchema: g.env.Schema,
 		AllowStream: kind == tools.BodyStreamingQuery}
-	for _, s := range g.env.Sources {
-		opts.AllowedSources = append(opts.AllowedSources, s+".*")
-	}
+	opts.AllowedSources = append(opts.AllowedSources, g.env.Sources...)
 	if p != nil {
 		for _, d := range p.Datasets {
 			opts.Datasets = append(opts.Datasets, d.Name)
@@ -287,11 +286,17 @@ func (g guard) CheckBody(p *pipeline.Pipeline, body, kind string) pipeline.Probl
 	if kind == tools.BodyCondition {
 		body = "SELECT\n" + body
 	}
+	rep := guardrails.Check(body, opts)
+	var facts tools.BodyFacts
+	for _, s := range rep.Sources {
+		facts.Reads = append(facts.Reads, strings.ToLower(strings.Join(s.Parts, ".")))
+	}
+	facts.Functions = rep.Functions
 	var ps pipeline.Problems
-	for _, f := range guardrails.CheckBody(body, opts) {
+	for _, f := range rep.Findings {
 		ps = append(ps, pipeline.Problem{Got: f.Got, Message: f.Rule + ": " + f.Message, Fix: f.Hint})
 	}
-	return ps
+	return ps, facts
 }
 
 // fastClock is the rate limiter's clock for the overhead benchmark: each

@@ -93,7 +93,9 @@ func registeredTools() ([]mcp.Tool, error) {
 
 type acceptAll struct{}
 
-func (acceptAll) CheckBody(*pipeline.Pipeline, string, string) pipeline.Problems { return nil }
+func (acceptAll) CheckBody(*pipeline.Pipeline, string, string) (pipeline.Problems, tools.BodyFacts) {
+	return nil, tools.BodyFacts{}
+}
 
 // table renders the markdown table, ending with a newline.
 func table(ts []mcp.Tool) string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 )
 
 // TestREADMEConfigExamples checks that every YAML example in the README is
@@ -25,6 +26,12 @@ func TestREADMEConfigExamples(t *testing.T) {
 	}
 	env := map[string]string{"SDP_PROD_TOKEN": "prod-token", "SDP_MCP_HTTP_TOKEN": strings.Repeat("k", 64)}
 	for i, blk := range blocks {
+		if strings.HasPrefix(blk[1], "version:") {
+			if _, err := policy.Parse("README.md policy example", []byte(blk[1])); err != nil {
+				t.Errorf("policy example %d:\n%s\n%v", i+1, blk[1], err)
+			}
+			continue
+		}
 		c, err := config.Parse("README.md example", []byte(blk[1]))
 		if err != nil {
 			t.Errorf("example %d:\n%s\n%v", i+1, blk[1], err)

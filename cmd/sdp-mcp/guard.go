@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/guardrails"
@@ -13,15 +14,18 @@ import (
 // checks every body against the sources of the environment the pipeline is
 // bound to, allowing the pipeline's own datasets.
 type sqlGuard struct {
-	envs []config.Environment
+	envs      []config.Environment
+	functions *guardrails.FunctionPolicy
+	maxBytes  int
 }
 
 var _ tools.BodyChecker = sqlGuard{}
 
-// newSQLGuard builds the guard for the configured environments, and checks
-// their source lists once so that a bad list stops the server at start.
-func newSQLGuard(cfg *config.Config) (sqlGuard, error) {
-	g := sqlGuard{envs: []config.Environment{cfg.Environments.Sandbox}}
+// newSQLGuard builds the guard for the configured environments and the
+// policy's function lists (nil: every built-in), and checks the source lists
+// once so that a bad list stops the server at start.
+func newSQLGuard(cfg *config.Config, fp *guardrails.FunctionPolicy) (sqlGuard, error) {
+	g := sqlGuard{envs: []config.Environment{cfg.Environments.Sandbox}, functions: fp, maxBytes: cfg.Limits.MaxQueryBytes}
 	if cfg.Environments.Production != nil {
 		g.envs = append(g.envs, *cfg.Environments.Production)
 	}
@@ -45,9 +49,13 @@ func (g sqlGuard) env(p *pipeline.Pipeline) config.Environment {
 }
 
 func (g sqlGuard) options(env config.Environment, p *pipeline.Pipeline, stream bool) guardrails.CheckOptions {
-	opts := guardrails.CheckOptions{DefaultCatalog: env.Catalog, DefaultSchema: env.Schema, AllowStream: stream}
+	opts := guardrails.CheckOptions{DefaultCatalog: env.Catalog, DefaultSchema: env.Schema, AllowStream: stream,
+		Functions: g.functions, MaxBytes: g.maxBytes}
 	for _, s := range env.Sources {
-		opts.AllowedSources = append(opts.AllowedSources, s+".*")
+		if strings.Count(s, ".") == 1 {
+			s += ".*" // a whole schema
+		}
+		opts.AllowedSources = append(opts.AllowedSources, s)
 	}
 	if p != nil {
 		for _, d := range p.Datasets {
@@ -62,18 +70,27 @@ func (g sqlGuard) options(env config.Environment, p *pipeline.Pipeline, stream b
 const conditionPrefix = "SELECT\n"
 
 // CheckBody implements tools.BodyChecker.
-func (g sqlGuard) CheckBody(p *pipeline.Pipeline, body, kind string) pipeline.Problems {
+func (g sqlGuard) CheckBody(p *pipeline.Pipeline, body, kind string) (pipeline.Problems, tools.BodyFacts) {
 	opts := g.options(g.env(p), p, kind == tools.BodyStreamingQuery)
 	text, lineShift := body, 0
 	if kind == tools.BodyCondition {
 		text, lineShift = conditionPrefix+body, 1
 	}
-	findings := guardrails.CheckBody(text, opts)
-	if len(findings) == 0 {
-		return nil
+	rep := guardrails.Check(text, opts)
+	facts := tools.BodyFacts{Functions: make([]string, 0, len(rep.Functions))}
+	for _, s := range rep.Sources {
+		if !s.Function {
+			facts.Reads = append(facts.Reads, strings.ToLower(strings.Join(s.Parts, ".")))
+		}
 	}
-	ps := make(pipeline.Problems, 0, len(findings))
-	for _, f := range findings {
+	for _, f := range rep.Functions {
+		facts.Functions = append(facts.Functions, strings.ToLower(f))
+	}
+	if len(rep.Findings) == 0 {
+		return nil, facts
+	}
+	ps := make(pipeline.Problems, 0, len(rep.Findings))
+	for _, f := range rep.Findings {
 		line := max(f.Start.Line-lineShift, 1)
 		ps = append(ps, pipeline.Problem{
 			Got:     f.Got,
@@ -81,5 +98,5 @@ func (g sqlGuard) CheckBody(p *pipeline.Pipeline, body, kind string) pipeline.Pr
 			Fix:     f.Hint,
 		})
 	}
-	return ps
+	return ps, facts
 }

@@ -12,9 +12,9 @@ import (
 func testGuard(t *testing.T) sqlGuard {
 	t.Helper()
 	cfg := &config.Config{Environments: config.Environments{
-		Sandbox: config.Environment{Name: config.Sandbox, Catalog: "spark_catalog", Schema: "dev", Sources: []string{"spark_catalog.raw"}},
+		Sandbox: config.Environment{Name: config.Sandbox, Catalog: "spark_catalog", Schema: "dev", Sources: []string{"spark_catalog.raw.*"}},
 	}}
-	g, err := newSQLGuard(cfg)
+	g, err := newSQLGuard(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestSQLGuard(t *testing.T) {
 		{"condition ok", "amount > 0 AND customer_id IS NOT NULL", tools.BodyCondition, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ps := g.CheckBody(p, tc.body, tc.kind)
+			ps, _ := g.CheckBody(p, tc.body, tc.kind)
 			if tc.want == "" {
 				if len(ps) > 0 {
 					t.Fatalf("rejected: %v", ps)
@@ -63,7 +63,7 @@ func TestSQLGuardRejectsBadSources(t *testing.T) {
 	cfg := &config.Config{Environments: config.Environments{
 		Sandbox: config.Environment{Name: config.Sandbox, Catalog: "c", Schema: "s", Sources: []string{"only_one_part"}},
 	}}
-	if _, err := newSQLGuard(cfg); err == nil || !strings.Contains(err.Error(), "sources") {
+	if _, err := newSQLGuard(cfg, nil); err == nil || !strings.Contains(err.Error(), "sources") {
 		t.Fatalf("got %v, want an error naming the sources key", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/server"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
@@ -23,8 +24,8 @@ var _ tools.Engine = (*engine.Engine)(nil)
 
 func newServeCmd(a *app) *cobra.Command {
 	var (
-		configPath, transport, listen string
-		sandboxOnly, readOnly         bool
+		configPath, policyPath, transport, listen string
+		sandboxOnly, readOnly                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -53,19 +54,24 @@ token (http.token_env).`,
 					f.Transport = &http
 				}
 			}
+			if cmd.Flags().Changed("policy") {
+				f.Policy = &policyPath
+			}
 			f.SandboxOnly, f.ReadOnly = &sandboxOnly, &readOnly
-			st, err := loadSettings(a, configPath, f, true)
+			st, pol, err := loadServeSettings(a, configPath, f)
 			if err != nil {
 				return err
 			}
-			guard, err := newSQLGuard(st)
+			guard, err := newSQLGuard(st, pol.FunctionPolicy())
 			if err != nil {
 				return err
 			}
+			a.log.Info("policy loaded", "file", pol.File(), "sha256", pol.SHA256())
 			return server.Run(cmd.Context(), server.Config{
 				Settings: st,
 				Engines:  engineFactory(st, a.log),
 				Guard:    guard,
+				Policy:   pol,
 				Version:  a.version,
 				Log:      a.log,
 				Stdout:   a.stdout,
@@ -74,6 +80,7 @@ token (http.token_env).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&configPath, "config", "", "YAML configuration file (default: none, every setting at its default)")
+	fl.StringVar(&policyPath, "policy", "", "guardrail policy file (default: the policy: key of --config, else the built-in policy; see sdp-mcp policy show)")
 	fl.StringVar(&transport, "transport", config.TransportStdio, "stdio or http")
 	fl.StringVar(&listen, "listen", config.DefaultListen, "HTTP listen address host:port (implies --transport http)")
 	fl.BoolVar(&sandboxOnly, "sandbox-only", false, "never contact production: promote does not exist")
@@ -135,6 +142,27 @@ func loadSettings(a *app, path string, f config.Flags, full bool) (*config.Confi
 		return nil, err
 	}
 	return st, nil
+}
+
+// loadServeSettings is loadSettings for serving: the policy file is read
+// and its limits and sources are put into the settings before they are
+// validated.
+func loadServeSettings(a *app, path string, f config.Flags) (*config.Config, *policy.Policy, error) {
+	st, err := loadSettings(a, path, f, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := policy.Load(st.PolicyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pol.Apply(st); err != nil {
+		return nil, nil, err
+	}
+	if err := st.Validate(os.LookupEnv); err != nil {
+		return nil, nil, err
+	}
+	return st, pol, nil
 }
 
 // sandboxStartTimeout bounds starting the local sandbox, pyspark install

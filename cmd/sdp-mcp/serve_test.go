@@ -16,11 +16,18 @@ func TestServeRejectsBadConfigBeforeStarting(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "sdp-mcp.yaml")
 	os.WriteFile(bad, []byte("limits:\n  preview_rows_max: lots\n"), 0o600)
+	badPolicy := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(badPolicy, []byte("version: 1\nlimits:\n  preview_rows_max: lots\n"), 0o600)
+	withPolicy := filepath.Join(dir, "with-policy.yaml")
+	os.WriteFile(withPolicy, []byte("policy: policy.yaml\n"), 0o600)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"serve", "--config", bad}, "line 2: limits.preview_rows_max: want a whole number"},
+		{[]string{"serve", "--config", bad}, "line 1: limits: no longer set here; fix: limits moved to the policy file"},
+		{[]string{"serve", "--policy", badPolicy}, "line 3: limits.preview_rows_max: want a whole number"},
+		{[]string{"serve", "--config", withPolicy}, "line 3: limits.preview_rows_max: want a whole number"},
+		{[]string{"serve", "--policy", filepath.Join(dir, "nope.yaml")}, "policy: the policy file does not exist"},
 		{[]string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, "--config: the file does not exist"},
 		{[]string{"serve", "--transport", "grpc"}, `--transport: unknown transport "grpc"; fix: use stdio or http`},
 		{[]string{"serve", "--listen", "0.0.0.0:8080"}, "is not a loopback address and no bearer token is configured"},
