@@ -16,16 +16,19 @@
 //
 // Every session the engine opens is locked down first (no SQL over file
 // paths, no variable substitution, no server stack traces, time zone UTC),
-// and the settings are read back before the session is used. Queries for
-// the agent (analysis, previews, listings, expectation counts) share one
-// session; each dry-run and run gets a session of its own from
+// and the settings are read back before the session is used, and again
+// when it was idle for a minute (a session whose lockdown cannot be
+// confirmed is dropped, never used). Queries for an agent (analysis,
+// previews, listings, expectation counts) run in a session of that agent's
+// own, one per MCP session ([WithAgentSession]), released after 15 idle
+// minutes; each dry-run and run gets a session of its own from
 // CreateDataflowGraph to the end of the run, released afterwards (which is
 // also what stops a cancelled run on the server). When the server loses a
 // session (restart, expiry), the engine opens a new one and retries the
 // call once.
 //
 // A Spark session caches the file listing of the tables it read and does
-// not see later writes by other sessions, so the shared session refreshes
+// not see later writes by other sessions, so an agent's session refreshes
 // the tables a preview or count reads before reading them.
 //
 // # Errors

@@ -86,9 +86,9 @@ type Engine struct {
 	ep      *connect.Endpoint
 	sources []sourceSchema
 
-	mu     sync.Mutex
-	shared *connect.Client
-	closed bool
+	mu       sync.Mutex
+	sessions map[string]*agentSession // agent session id → its Spark session
+	closed   bool
 }
 
 // sourceSchema is one schema sources are read from, with the table globs
@@ -185,16 +185,17 @@ func checkStorage(s string) string {
 	return ""
 }
 
-// Close releases the engine's shared session. Calls in progress fail.
+// Close releases the engine's sessions. Calls in progress fail.
 func (e *Engine) Close() error {
 	e.mu.Lock()
-	c := e.shared
-	e.shared, e.closed = nil, true
+	all := e.sessions
+	e.sessions, e.closed = nil, true
 	e.mu.Unlock()
-	if c != nil {
-		return c.Close()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.client.Close())
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 var errClosed = errors.New("the engine is closed")
@@ -215,10 +216,16 @@ func (e *Engine) dial(ctx context.Context) (*connect.Client, error) {
 
 // lockDown sets the lockdown configuration on c's session and reads it back.
 func lockDown(ctx context.Context, c *connect.Client) error {
-	want := lockdown()
-	if err := c.SetConf(ctx, want); err != nil {
+	if err := c.SetConf(ctx, lockdown()); err != nil {
 		return fmt.Errorf("lock down the Spark session: %w", err)
 	}
+	return checkLockdown(ctx, c)
+}
+
+// checkLockdown reads the lockdown configuration back from c's session and
+// fails unless every value holds.
+func checkLockdown(ctx context.Context, c *connect.Client) error {
+	want := lockdown()
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
@@ -229,47 +236,15 @@ func lockDown(ctx context.Context, c *connect.Client) error {
 	}
 	for k, v := range want {
 		if !strings.EqualFold(got[k], v) {
-			return fmt.Errorf("the Spark session did not accept %s=%s (it reports %q): refusing to use it", k, v, got[k])
+			return fmt.Errorf("%w: %s=%s expected, the session reports %q: refusing to use it", errLockdown, k, v, got[k])
 		}
 	}
 	return nil
 }
 
-// session returns the shared session, opening it on first use.
-func (e *Engine) session(ctx context.Context) (*connect.Client, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, errClosed
-	}
-	if e.shared != nil {
-		return e.shared, nil
-	}
-	c, err := e.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	e.shared = c
-	return c, nil
-}
-
-// replace drops the shared session lost, unless another call already
-// replaced it, and returns a fresh one.
-func (e *Engine) replace(ctx context.Context, lost *connect.Client) (*connect.Client, error) {
-	e.mu.Lock()
-	if e.shared == lost {
-		e.shared = nil
-	}
-	e.mu.Unlock()
-	// Calls still running on the lost session fail by themselves; closing
-	// its connection under them would only make them fail differently.
-	time.AfterFunc(e.cfg.CallTimeout, func() { _ = lost.Close() })
-	return e.session(ctx)
-}
-
-// withSession calls fn with the shared session. When the server lost the
-// session (a restart, an expiry), it opens a new locked-down one and calls
-// fn once more.
+// withSession calls fn with the Spark session of the agent session in ctx
+// (see [WithAgentSession]). When the server lost the session (a restart, an
+// expiry), it opens a new locked-down one and calls fn once more.
 func (e *Engine) withSession(ctx context.Context, fn func(*connect.Client) error) error {
 	c, err := e.session(ctx)
 	if err != nil {

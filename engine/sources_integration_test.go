@@ -93,7 +93,7 @@ func TestSessionLostAndLockdown(t *testing.T) {
 	if _, err := e.eng.Preview(e.ctx, p, PreviewRequest{Query: "SELECT 1 AS one"}); err != nil {
 		t.Fatal(err)
 	}
-	first := e.eng.shared
+	first := e.eng.sessions[""].client
 	got, err := first.GetConf(e.ctx, slices.Collect(maps.Keys(lockdown()))...)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestSessionLostAndLockdown(t *testing.T) {
 	if d := cmp.Diff([][]any{{"UTC"}}, res.Rows); d != "" {
 		t.Errorf("time zone of the new session (-want +got):\n%s", d)
 	}
-	second := e.eng.shared
+	second := e.eng.sessions[""].client
 	if second == first {
 		t.Fatal("the engine kept the lost session")
 	}

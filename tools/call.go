@@ -180,6 +180,10 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		// Each MCP session gets a Spark session of its own.
+		if sess := server.ClientSessionFromContext(ctx); sess != nil {
+			ctx = engine.WithAgentSession(ctx, sess.SessionID())
+		}
 		c := &call{req: req, outcome: o}
 		c.facts.pipeline = pipelineArg(raw)
 		var out *Out
