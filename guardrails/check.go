@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/sdp-mcp/sdp-mcp/guardrails/sqlscan"
 )
@@ -55,8 +54,8 @@ func Check(body string, opts CheckOptions) (rep *Report) {
 		rep.Findings = c.finish()
 		return rep
 	}
-	sc := scanners.Get().(*sqlscan.Scanner)
-	defer scanners.Put(sc)
+	sc := getScanner()
+	defer putScanner(sc)
 	res, err := sc.Scan(body) // res.Tokens live until sc is reused: nothing below keeps them
 	toks := res.Tokens
 	checkChars(c, body, toks)
@@ -75,8 +74,34 @@ func Check(body string, opts CheckOptions) (rep *Report) {
 	return rep
 }
 
-// scanners recycles token memory between checks.
-var scanners = sync.Pool{New: func() any { return new(sqlscan.Scanner) }}
+// scanners keeps a few scanners, with their token memory, between checks.
+// Unlike a sync.Pool it survives garbage collections, which would make the
+// first checks after each one regrow their buffers (the p99 of large
+// bodies). Scanners grown by very large bodies are not kept.
+var scanners = make(chan *sqlscan.Scanner, 8)
+
+// maxKeptTokens is the largest token buffer kept between checks (a 64 KiB
+// body has about 15,000 tokens).
+const maxKeptTokens = 1 << 15
+
+func getScanner() *sqlscan.Scanner {
+	select {
+	case s := <-scanners:
+		return s
+	default:
+		return new(sqlscan.Scanner)
+	}
+}
+
+func putScanner(s *sqlscan.Scanner) {
+	if s.TokenCap() > maxKeptTokens {
+		return
+	}
+	select {
+	case scanners <- s:
+	default:
+	}
+}
 
 // statementWords are first words of statements that are not queries, with
 // what they do, for the message.

@@ -2,6 +2,7 @@ package guardrails
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,7 +60,8 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 		}
 		src := Source{Stream: r.Stream, Start: r.Start, End: r.End}
 		parts, dataset, ok := k.qualify(r.Parts)
-		src.Parts, src.Dataset = parts, dataset
+		// The scanner's name parts live only until its next scan.
+		src.Parts, src.Dataset = slices.Clone(parts), dataset
 		rep.Sources = append(rep.Sources, src)
 		switch {
 		case !ok:

@@ -6,6 +6,8 @@
 //     call) — with Spark excluded: the tools drive a fake engine that
 //     answers at once. One client in process, calls one after the other,
 //     p50/p99 over -calls calls per tool.
+//   - guard: the SQL guard on a 1 KiB and a 64 KiB body and the policy's
+//     CEL rules on one call, p50/p99.
 //   - load: -clients concurrent MCP clients over streamable HTTP calling
 //     preview on the real local sandbox Spark through the built binary
 //     (`sdp-mcp serve --transport http`, with a bearer token) for
@@ -43,7 +45,7 @@ func run() error {
 		clients  = flag.Int("clients", 32, "concurrent HTTP clients in the load benchmark")
 		duration = flag.Duration("duration", 20*time.Second, "length of the load benchmark (at most 30s)")
 		bin      = flag.String("bin", "bin/sdp-mcp", "the sdp-mcp binary for the load benchmark")
-		only     = flag.String("only", "", "run only one part: overhead or load")
+		only     = flag.String("only", "", "run only one part: overhead, guard or load")
 	)
 	flag.Parse()
 	switch {
@@ -63,6 +65,11 @@ func run() error {
 	if *only == "" || *only == "overhead" {
 		if err := overhead(ctx, &report, *calls); err != nil {
 			return fmt.Errorf("overhead: %w", err)
+		}
+	}
+	if *only == "" || *only == "guard" {
+		if err := guardLatency(ctx, &report, 2000); err != nil {
+			return fmt.Errorf("guard: %w", err)
 		}
 	}
 	if *only == "" || *only == "load" {

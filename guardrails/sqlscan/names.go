@@ -25,12 +25,14 @@ type name struct {
 // qualifiedName consumes word ('.' word)* and returns it.
 func (p *parser) qualifiedName() name {
 	n := p.nameLen()
-	nm := name{parts: make([]string, 0, (n+1)/2), start: p.tok(0).Start, end: p.tok(n - 1).End}
+	nm := name{start: p.tok(0).Start, end: p.tok(n - 1).End}
+	first := len(p.names)
 	for j := 0; j < n; j += 2 {
 		t := p.tok(j)
-		nm.parts = append(nm.parts, t.Name())
+		p.names = append(p.names, t.Name())
 		nm.uri = nm.uri || t.Kind == URIIdent
 	}
+	nm.parts = p.names[first:len(p.names):len(p.names)]
 	p.i += n
 	return nm
 }

@@ -60,15 +60,19 @@ func Scan(src string) (*Result, error) {
 
 // Scanner scans like Scan but keeps its memory from one call to the next,
 // which saves allocating and clearing it for every body. The Result it
-// returns, with its Tokens, Relations and Functions, is only valid until its
-// next Scan (the name parts inside stay valid). The zero value is ready to
-// use; a Scanner must not be used by two goroutines at once.
+// returns, with its Tokens, Relations, Functions and their name parts, is
+// only valid until its next Scan: copy what must outlive it. The zero value
+// is ready to use; a Scanner must not be used by two goroutines at once.
 type Scanner struct {
-	toks []Token
-	kws  []kw
-	idx  []int32
-	res  Result
+	toks  []Token
+	kws   []kw
+	idx   []int32
+	names []string // backing store of every name's parts
+	res   Result
 }
+
+// TokenCap is how many tokens the Scanner's memory holds without growing.
+func (s *Scanner) TokenCap() int { return cap(s.toks) }
 
 // Scan is the package-level Scan, reusing the Scanner's memory.
 func (s *Scanner) Scan(src string) (*Result, error) {
@@ -76,7 +80,8 @@ func (s *Scanner) Scan(src string) (*Result, error) {
 	s.toks, s.kws = toks, kws
 	res := &s.res
 	*res = Result{Tokens: toks, Relations: res.Relations[:0], Functions: res.Functions[:0], CTEs: res.CTEs[:0]}
-	p := &parser{text: src, all: toks, allKW: kws, res: res}
+	p := &parser{text: src, all: toks, allKW: kws, res: res, names: s.names[:0]}
+	defer func() { s.names = p.names[:0] }()
 	if cap(s.idx) < len(toks) {
 		s.idx = make([]int32, 0, len(toks))
 	}
@@ -104,6 +109,7 @@ type parser struct {
 	idx     []int32 // indexes into all of the significant tokens
 	i       int     // position in idx
 	res     *Result
+	names   []string       // backing store of name parts (slices of it are handed out full, so appends never overlap)
 	visible []string       // CTE names in scope (lower case), innermost last
 	inScope map[string]int // how many times each name is in visible
 	depth   int
