@@ -65,6 +65,7 @@ FUZZTIME ?= 8s
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseURL$$' -fuzztime $(FUZZTIME) ./connect/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckBody$$' -fuzztime $(FUZZTIME) ./guardrails/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./guardrails/plan/
 	$(GO) test -run '^$$' -fuzz '^FuzzTokenize$$' -fuzztime $(FUZZTIME) ./guardrails/sqlscan/
 	$(GO) test -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) ./guardrails/sqlscan/
 	$(GO) test -run '^$$' -fuzz '^FuzzFileRoundTrip$$' -fuzztime $(FUZZTIME) ./pipeline/

@@ -31,6 +31,19 @@
 // not see later writes by other sessions, so an agent's session refreshes
 // the tables a preview or count reads before reading them.
 //
+// # Plan check
+//
+// SQL holding an agent's text is not sent for execution (previews,
+// expectation counts, runs) before its analyzed plan passes the checks of
+// package guardrails/plan: Spark is asked for the plan of that exact SQL
+// (an explain, which executes nothing), and the tables and views it
+// resolved must be allowed sources or the pipeline's datasets and agree
+// with the static scan of the same text; script transforms, unknown leaf
+// operators and nameless file relations are refused, and so is a plan that
+// cannot be read. Validate checks every part's plan next to its analysis.
+// A refusal is a problem whose message starts with the rule id (plan.source,
+// ...). See plan.go.
+//
 // # Errors
 //
 // Anything the agent can fix comes back as pipeline.Problems, each naming

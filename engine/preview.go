@@ -52,18 +52,18 @@ func (e *Engine) Preview(ctx context.Context, p *pipeline.Pipeline, req PreviewR
 	if req.Query != "" {
 		on, name = "query", ""
 	}
-	build := func(n int) (connect.Plan, error) {
+	build := func(n int) (connect.Plan, string, error) {
 		var sql string
 		var err error
 		switch {
 		case req.Materialized:
-			return connect.Limit(connect.Table(e.qualified(req.Dataset)), int32(n)), nil
+			return connect.Limit(connect.Table(e.qualified(req.Dataset)), int32(n)), "", nil
 		case req.Query != "":
 			sql, err = pipeline.PreviewQuerySQL(b, req.Query, n)
 		default:
 			sql, err = pipeline.PreviewSQL(b, req.Dataset, n)
 		}
-		return connect.Limit(connect.SQL(sql), int32(n)), err
+		return connect.Limit(connect.SQL(sql), int32(n)), sql, err
 	}
 	var tables []string
 	switch {
@@ -80,9 +80,22 @@ func (e *Engine) Preview(ctx context.Context, p *pipeline.Pipeline, req PreviewR
 
 	shrunk := false
 	for step := 0; ; step++ {
-		plan, err := build(limit + 1)
+		plan, sql, err := build(limit + 1)
 		if err != nil {
 			return nil, err
+		}
+		if sql != "" { // an agent's text: its plan is checked first
+			subj := subject{on: on, name: name, text: req.Query}
+			if d, ok := b.Dataset(req.Dataset); ok {
+				subj.text = d.Query
+			}
+			ps, err := e.checkPlan(ctx, b, plan, sql, subj)
+			if err == nil && len(ps) > 0 {
+				err = ps
+			}
+			if err != nil {
+				return nil, e.previewError(ctx, b, err, on, name, req, maxBytes)
+			}
 		}
 		res, err := e.collect(ctx, plan, maxBytes, tables)
 		if errors.Is(err, connect.ErrResultTooLarge) && limit > 1 && step < shrinkSteps {

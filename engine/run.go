@@ -21,8 +21,10 @@ import (
 // cancelled, which stops the pipeline on the server). Every run event is
 // passed to progress (when not nil) as it arrives.
 //
-// Declarations that fail the static checks, or that the server refuses to
-// register, come back as pipeline.Problems and nothing runs. A run that
+// Declarations that fail the static checks or the plan check (plan.go: a
+// part whose analyzed plan is refused, or cannot be had), or that the
+// server refuses to register, come back as pipeline.Problems and nothing
+// runs. A run that
 // fails is a RunResult with OK false and a Failure naming the dataset or
 // flow. After the run, the rows passing and failing each expectation are
 // counted for every dataset the run wrote. Any other error is an
@@ -37,6 +39,11 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 	ps := staticProblems(b, g)
 	ps = append(ps, selectionProblems(b, opts)...)
 	if len(ps) > 0 {
+		return nil, ps
+	}
+	if ps, err := e.checkParts(ctx, b, g, true); err != nil { // the plan check, see plan.go
+		return nil, err
+	} else if len(ps) > 0 {
 		return nil, ps
 	}
 	order, err := g.Order()
@@ -385,6 +392,11 @@ func (e *Engine) violations(ctx context.Context, p *pipeline.Pipeline, dataset s
 		return nil, err
 	}
 	tables := e.readsOf(p, []string{dataset}, "", true)
+	if ps, err := e.checkPlan(ctx, p, connect.SQL(sql), sql, subject{"dataset", dataset, d.Query}); err != nil { // see plan.go
+		return nil, err
+	} else if len(ps) > 0 {
+		return nil, ps
+	}
 	var res *connect.Result
 	err = e.withSession(ctx, func(c *connect.Client) error {
 		if err := e.refresh(ctx, c, tables); err != nil {

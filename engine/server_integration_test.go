@@ -56,7 +56,7 @@ func TestRunOutlivesStreamLimitAndServerRestart(t *testing.T) {
 	t.Cleanup(func() { _, _ = sandbox.Stop(context.Background(), ws) })
 
 	var logs logBuffer
-	eng, err := New(ctx, Config{URL: inst.URL(), Catalog: "spark_catalog", Database: "long", Storage: "file://" + t.TempDir(),
+	eng, err := New(ctx, Config{URL: inst.URL(), Catalog: "spark_catalog", Database: "long", Storage: "file://" + t.TempDir(), Sources: []string{"spark_catalog.longsrc"},
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)

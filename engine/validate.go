@@ -25,6 +25,9 @@ import (
 //  3. an SDP dry-run of the whole graph, in a session of its own, as
 //     `spark-pipelines dry-run` would do it with the project folder.
 //
+// Next to the analysis, the analyzed plan of every part passes the plan
+// check (plan.go); its refusals are problems too.
+//
 // Problems are in the result; the error is for infrastructure failures only.
 func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*ValidationResult, error) {
 	b := e.bind(p)
@@ -49,23 +52,25 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	// Analysis (on the shared session), the SDP dry-run (on a session of
 	// its own) and the warnings are independent: run them side by side.
 	var (
-		wg               sync.WaitGroup
-		a                *analysis
-		dry, warns       pipeline.Problems
-		aErr, dErr, wErr error
+		wg                     sync.WaitGroup
+		a                      *analysis
+		dry, warns, planPs     pipeline.Problems
+		aErr, dErr, wErr, pErr error
 	)
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); a, aErr = e.analyze(ctx, b, g) }()
 	go func() { defer wg.Done(); dry, dErr = e.dryRun(ctx, b, nil) }()
 	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
+	go func() { defer wg.Done(); planPs, pErr = e.checkParts(ctx, b, g, false) }() // see plan.go
 	wg.Wait()
-	if err := errors.Join(aErr, dErr, wErr); err != nil {
+	if err := errors.Join(aErr, dErr, wErr, pErr); err != nil {
 		return nil, err
 	}
 	for i := range res.Datasets {
 		res.Datasets[i].Columns = a.columns[res.Datasets[i].Name]
 	}
 	res.Problems = append(res.Problems, a.problems...)
+	res.Problems = dedupe(append(res.Problems, planPs...))
 	// Elements whose problems analysis found (or that read one) are
 	// reported once, from analysis, which attributes them more precisely.
 	for _, prob := range dry {

@@ -90,6 +90,18 @@ func validateGlob(g string) error {
 	return nil
 }
 
+// MatchSource reports whether qualified name parts (catalog, schema, table)
+// match one of the three-part globs of CheckOptions.AllowedSources, part by
+// part and case-insensitively. A name of another length matches none.
+func MatchSource(globs []string, parts []string) bool {
+	for _, g := range globs {
+		if matchGlob(g, parts) {
+			return true
+		}
+	}
+	return false
+}
+
 // matchGlob reports whether name parts match a three-part glob, part by part
 // and case-insensitively.
 func matchGlob(glob string, parts []string) bool {
