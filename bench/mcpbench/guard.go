@@ -109,7 +109,7 @@ func guardLatency(ctx context.Context, report *bytes.Buffer, n int) error {
 		}
 	}
 	req := policy.Request{Tool: "declare_table", Pipeline: "sales_v2", Kind: "materialized_view",
-		Reads: []string{"spark_catalog.samples.customers", "spark_catalog.samples.orders"},
+		Reads:     []string{"spark_catalog.samples.customers", "spark_catalog.samples.orders"},
 		Functions: []string{"count", "percentile_approx", "row_number", "sum", "upper"}, Env: "sandbox"}
 	for _, p := range []struct {
 		name string
