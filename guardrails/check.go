@@ -54,12 +54,12 @@ func Check(body string, opts CheckOptions) (rep *Report) {
 		rep.Findings = c.finish()
 		return rep
 	}
-	sc := getScanner()
-	defer putScanner(sc)
-	res, err := sc.Scan(body) // res.Tokens live until sc is reused: nothing below keeps them
+	w := getWork()
+	defer putWork(w)
+	res, err := w.sc.Scan(body) // res and its tokens live until w is reused: nothing below keeps them
 	toks := res.Tokens
 	checkChars(c, body, toks)
-	checkTokens(c, body, toks, opts.maxDepth())
+	checkTokens(c, w, toks, opts.maxDepth())
 	checkLexError(c, err)
 	var e *sqlscan.Error
 	if errors.As(err, &e) && e.Rule == sqlscan.RuleTooDeep && !HasRule(c.findings, RuleParenDepth) {
@@ -67,40 +67,11 @@ func Check(body string, opts CheckOptions) (rep *Report) {
 			"flatten the query: move nested subqueries into CTEs (WITH name AS (...)) and reference them by name")
 	}
 	checkShape(c, toks)
-	ck := &checker{c: c, opts: &opts}
+	ck := &checker{c: c, w: w, opts: &opts}
 	ck.relations(res, rep)
 	ck.functions(res, rep)
 	rep.Findings = c.finish()
 	return rep
-}
-
-// scanners keeps a few scanners, with their token memory, between checks.
-// Unlike a sync.Pool it survives garbage collections, which would make the
-// first checks after each one regrow their buffers (the p99 of large
-// bodies). Scanners grown by very large bodies are not kept.
-var scanners = make(chan *sqlscan.Scanner, 8)
-
-// maxKeptTokens is the largest token buffer kept between checks (a 64 KiB
-// body has about 15,000 tokens).
-const maxKeptTokens = 1 << 15
-
-func getScanner() *sqlscan.Scanner {
-	select {
-	case s := <-scanners:
-		return s
-	default:
-		return new(sqlscan.Scanner)
-	}
-}
-
-func putScanner(s *sqlscan.Scanner) {
-	if s.TokenCap() > maxKeptTokens {
-		return
-	}
-	select {
-	case scanners <- s:
-	default:
-	}
 }
 
 // statementWords are first words of statements that are not queries, with
@@ -275,6 +246,7 @@ func checkFirst(c *collector, first *sqlscan.Token) {
 // checker applies the relation and function allow-lists.
 type checker struct {
 	c       *collector
+	w       *work
 	opts    *CheckOptions
 	allowed string     // summary of what may be read, built on first use
 	globs   [][]string // AllowedSources split and lower-cased, built on first use

@@ -214,9 +214,9 @@ func nonASCIIHint(r rune) string {
 }
 
 // checkTokens applies the token-level hygiene rules and the paren checks.
-func checkTokens(c *collector, body string, toks []sqlscan.Token, maxDepth int) {
-	type open struct{ start, end sqlscan.Pos }
-	var stack []open
+func checkTokens(c *collector, w *work, toks []sqlscan.Token, maxDepth int) {
+	stack := w.parens[:0] // indexes of the open '(' tokens
+	defer func() { w.parens = stack[:0] }()
 	depthReported := false
 	for i := range toks {
 		t := &toks[i]
@@ -228,7 +228,7 @@ func checkTokens(c *collector, body string, toks []sqlscan.Token, maxDepth int) 
 					fmt.Sprintf("';' at %d:%d ends a statement; a body must be exactly one query", t.Start.Line, t.Start.Col),
 					"remove the ';' and anything after it; send one query per call")
 			case "(":
-				stack = append(stack, open{t.Start, t.End})
+				stack = append(stack, int32(i))
 				if len(stack) > maxDepth && !depthReported {
 					depthReported = true
 					c.add(RuleParenDepth, t.Start, t.End, t.Text,
@@ -270,8 +270,9 @@ func checkTokens(c *collector, body string, toks []sqlscan.Token, maxDepth int) 
 		}
 	}
 	for _, o := range stack {
-		c.add(RuleParenUnbalanced, o.start, o.end, "(",
-			fmt.Sprintf("'(' at %d:%d is never closed", o.start.Line, o.start.Col),
+		t := &toks[o]
+		c.add(RuleParenUnbalanced, t.Start, t.End, "(",
+			fmt.Sprintf("'(' at %d:%d is never closed", t.Start.Line, t.Start.Col),
 			"add the missing ')'; the body must be one complete query with balanced parentheses")
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/guardrails/sqlscan"
 )
 
-// relations checks every relation the scanner found.
+// relations checks every relation the scanner found. Each reference is
+// checked where it stands; rep.Sources lists each distinct reference once,
+// in order of first appearance, and a name written again is qualified and
+// matched only the first time.
 func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 	c := k.c
-	rep.Sources = make([]Source, 0, len(res.Relations))
 	for i := range res.Relations {
 		r := &res.Relations[i]
 		got := c.body[r.Start.Offset:r.End.Offset]
@@ -21,7 +23,11 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 			continue // reported as sql.identifier_clause
 		}
 		if r.Function != "" {
-			rep.Sources = append(rep.Sources, Source{Parts: []string{r.Function}, Function: true, Stream: r.Stream, Start: r.Start, End: r.End})
+			key := srcKey{text: got, stream: r.Stream, function: true}
+			if _, seen := k.w.sources[key]; !seen {
+				k.w.sources[key] = srcSeen{ok: true}
+				rep.Sources = append(rep.Sources, Source{Parts: []string{r.Function}, Function: true, Stream: r.Stream, Start: r.Start, End: r.End})
+			}
 			k.tableFunction(r, got, at)
 			continue
 		}
@@ -58,23 +64,34 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 					"read an allowed source instead ("+k.allowedSummary()+")")
 			}
 		}
-		src := Source{Stream: r.Stream, Start: r.Start, End: r.End}
-		parts, dataset, ok := k.qualify(r.Parts)
-		// The scanner's name parts live only until its next scan.
-		src.Parts, src.Dataset = slices.Clone(parts), dataset
-		rep.Sources = append(rep.Sources, src)
+		key := srcKey{text: got, stream: r.Stream}
+		seen, ok := k.w.sources[key]
+		if !ok {
+			seen = k.source(r, rep)
+			k.w.sources[key] = seen
+		}
 		switch {
-		case !ok:
+		case !seen.ok:
 			c.add(RuleScopeName, r.Start, r.End, got,
 				fmt.Sprintf("the table name %s at %s cannot be qualified as catalog.schema.table", quote(got), at),
 				"name the table as catalog.schema.table ("+k.allowedSummary()+")")
-		case dataset != "":
-		case !k.allowedSource(parts):
+		case !seen.allowed:
 			c.add(RuleScopeRead, r.Start, r.End, got,
-				fmt.Sprintf("source %s is not an allowed source (%s); read one of those instead", displayName(parts), k.allowedSummary()),
+				fmt.Sprintf("source %s is not an allowed source (%s); read one of those instead", displayName(seen.parts), k.allowedSummary()),
 				"read one of the allowed sources or datasets, qualified as catalog.schema.table; list_sources shows what may be read")
 		}
 	}
+}
+
+// source qualifies the first reference to a name, adds it to rep.Sources
+// and says whether it may be read.
+func (k *checker) source(r *sqlscan.Relation, rep *Report) srcSeen {
+	var buf [3]string
+	parts, dataset, ok := k.qualify(r.Parts, &buf)
+	// The scanner's name parts live only until its next scan.
+	parts = slices.Clone(parts)
+	rep.Sources = append(rep.Sources, Source{Parts: parts, Dataset: dataset, Stream: r.Stream, Start: r.Start, End: r.End})
+	return srcSeen{ok: ok, allowed: ok && (dataset != "" || k.allowedSource(parts)), parts: parts}
 }
 
 func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
@@ -86,10 +103,11 @@ func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
 		"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest, json_table and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
 }
 
-// qualify fills in the default catalog and schema. It returns the parts, the
+// qualify fills in the default catalog and schema, in buf when it adds
+// parts. It returns the parts, the
 // dataset name when the relation is a pipeline dataset, and false when the
 // name cannot be qualified.
-func (k *checker) qualify(parts []string) ([]string, string, bool) {
+func (k *checker) qualify(parts []string, buf *[3]string) ([]string, string, bool) {
 	o := k.opts
 	for _, p := range parts {
 		if p == "" {
@@ -99,12 +117,14 @@ func (k *checker) qualify(parts []string) ([]string, string, bool) {
 	var q []string
 	switch len(parts) {
 	case 1:
+		*buf = [3]string{o.DefaultCatalog, o.DefaultSchema, parts[0]}
 		if d := k.dataset(parts[0]); d != "" {
-			return []string{o.DefaultCatalog, o.DefaultSchema, parts[0]}, d, true
+			return buf[:], d, true
 		}
-		q = []string{o.DefaultCatalog, o.DefaultSchema, parts[0]}
+		q = buf[:]
 	case 2:
-		q = []string{o.DefaultCatalog, parts[0], parts[1]}
+		*buf = [3]string{o.DefaultCatalog, parts[0], parts[1]}
+		q = buf[:]
 	case 3:
 		q = parts
 	default:
@@ -194,25 +214,31 @@ func plainIdent(s string) bool {
 
 // functions checks every function call against the built-in allow-list.
 func (k *checker) functions(res *sqlscan.Result, rep *Report) {
-	seen := map[string]bool{}
+	seen := k.w.fns
 	for i := range res.Functions {
 		f := &res.Functions[i]
 		full := f.Name[0]
 		if len(f.Name) > 1 {
 			full = strings.Join(f.Name, ".")
 		}
-		if !seen[full] {
-			seen[full] = true
+		passed, ok := seen[full]
+		if passed {
+			continue // the same name passed every check before
+		}
+		if !ok {
 			rep.Functions = append(rep.Functions, full)
 		}
-		last := lowerName(f.Name[len(f.Name)-1])
+		last := k.w.lowerName(f.Name[len(f.Name)-1])
 		if len(f.Name) == 1 && last == "identifier" {
+			seen[full] = false
 			continue // reported as sql.identifier_clause
 		}
 		fp := k.opts.Functions
 		if _, denied := deniedFunctions[last]; !denied && builtinSet[last] && len(f.Name) == 1 && fp.allows(last) {
+			seen[full] = true
 			continue // the common case, decided without formatting anything
 		}
+		seen[full] = false
 		got := k.c.body[f.Start.Offset:f.End.Offset]
 		at := lazyPos(f.Start)
 		if builtinSet[last] && !fp.allows(last) {
@@ -230,6 +256,7 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 			len(f.Name) == 2 && strings.EqualFold(f.Name[0], "builtin") ||
 			len(f.Name) == 3 && strings.EqualFold(f.Name[0], "system") && strings.EqualFold(f.Name[1], "builtin")
 		if builtinQualified && builtinSet[last] {
+			seen[full] = true
 			continue
 		}
 		msg := fmt.Sprintf("function %s at %s is not a Spark built-in function; user-defined and catalog functions are not allowed", quote(full), at)

@@ -1,6 +1,7 @@
 package guardrails
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,6 +207,47 @@ func TestBuiltinList(t *testing.T) {
 	for f := range deniedFunctions {
 		if IsBuiltinFunction(f) {
 			t.Errorf("denied function %s is on the allow-list", f)
+		}
+	}
+}
+
+// TestRepeatedNames checks that a name written again is listed once in the
+// report but refused at every place it stands, and that nothing a check
+// remembers about names carries over to the next check.
+func TestRepeatedNames(t *testing.T) {
+	body := "SELECT COUNT(*), count(1), my_udf(a), my_udf(b) FROM prod.x.y JOIN prod.x.y ON true, spark_catalog.samples.o, STREAM spark_catalog.samples.o, spark_catalog.samples.o"
+	stream := opts
+	stream.AllowStream = true
+	rep := Check(body, stream)
+	var srcs []string
+	for _, s := range rep.Sources {
+		n := s.Name()
+		if s.Stream {
+			n += " stream"
+		}
+		srcs = append(srcs, n)
+	}
+	if diff := cmp.Diff([]string{"prod.x.y", "spark_catalog.samples.o", "spark_catalog.samples.o stream"}, srcs); diff != "" {
+		t.Errorf("sources (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"COUNT", "count", "my_udf"}, rep.Functions); diff != "" {
+		t.Errorf("functions (-want +got):\n%s", diff)
+	}
+	var at []string
+	for _, f := range rep.Findings {
+		at = append(at, f.Rule+"@"+f.Start.String())
+	}
+	want := []string{"fn.unknown@1:28", "fn.unknown@1:39", "scope.read@1:54", "scope.read@1:68"}
+	if diff := cmp.Diff(want, at); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	// The same body under a policy that allows prod.x.*: the verdicts of the
+	// first check must not be reused.
+	open := stream
+	open.AllowedSources = append(slices.Clone(open.AllowedSources), "prod.x.*")
+	for range 3 {
+		if fs := Check(body, open).Findings; len(fs) != 2 || fs[0].Rule != RuleFunctionUnknown {
+			t.Fatalf("with prod.x.* allowed: %s", Format(fs))
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package sqlscan
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // kw identifies a keyword the scanner gives structure to. Keywords the
 // scanner treats like any other word share kwOther; words that are not
@@ -188,41 +191,51 @@ var structuralKeywords = map[string]kw{
 	"WHEN": kwWhen, "WHERE": kwWhere, "WINDOW": kwWindow, "WITH": kwWith, "WITHIN": kwWithin,
 }
 
-// keywordTable maps every upper-case keyword to its kw (kwOther for the
-// keywords without structure). Built once; never modified afterwards.
-var keywordTable = func() map[string]kw {
-	m := make(map[string]kw, 512)
-	for _, w := range strings.Fields(sparkKeywords) {
-		m[w] = kwOther
+// kwEntry is one keyword: its upper-case spelling and its kw.
+type kwEntry struct {
+	word string
+	k    kw
+}
+
+// keywordList holds every keyword in alphabetical order after an empty entry
+// at index 0, so that a token's keyword is one index (Token.key) and 0 means
+// none. Built once; never modified afterwards.
+var keywordList = func() []kwEntry {
+	words := strings.Fields(sparkKeywords)
+	slices.Sort(words)
+	words = slices.Compact(words)
+	l := make([]kwEntry, 1, len(words)+1)
+	for _, w := range words {
+		k, ok := structuralKeywords[w]
+		if !ok {
+			k = kwOther
+		}
+		l = append(l, kwEntry{w, k})
 	}
-	for w, k := range structuralKeywords {
-		m[w] = k // TestStructuralKeywordsAreKeywords keeps these inside the list
+	if len(l) > 1<<16 {
+		panic("sqlscan: too many keywords for a uint16 key")
 	}
-	return m
+	return l
 }()
 
 // kwHashSize is the size of the open-addressing keyword table; a power of
 // two comfortably above the number of keywords.
 const kwHashSize = 2048
 
-type kwEntry struct {
-	word string
-	k    kw
-}
-
-// kwHash is keywordTable as an open-addressing hash table keyed by fnv1a of
-// the upper-case word, so that lookups need no map hashing of a converted
-// string. Built once; never modified afterwards.
-var kwHash = func() *[kwHashSize]kwEntry {
-	var t [kwHashSize]kwEntry
-	for w, k := range keywordTable {
-		h := uint32(2166136261)
-		for i := 0; i < len(w); i++ {
-			h = (h ^ uint32(w[i])) * 16777619
+// kwHash maps fnv1a of an upper-case keyword to its index in keywordList,
+// with linear probing (0 ends a probe), so that lookups need no map hashing
+// of a converted string. Built once; never modified afterwards.
+var kwHash = func() *[kwHashSize]uint16 {
+	var t [kwHashSize]uint16
+	for i := 1; i < len(keywordList); i++ {
+		w := keywordList[i].word
+		h := uint32(fnvOffset)
+		for j := 0; j < len(w); j++ {
+			h = (h ^ uint32(w[j])) * fnvPrime
 		}
 		for j := h & (kwHashSize - 1); ; j = (j + 1) & (kwHashSize - 1) {
-			if t[j].word == "" {
-				t[j] = kwEntry{w, k}
+			if t[j] == 0 {
+				t[j] = uint16(i)
 				break
 			}
 		}
@@ -230,12 +243,18 @@ var kwHash = func() *[kwHashSize]kwEntry {
 	return &t
 }()
 
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
+
 // keywordShape[len][first] has bit last set when some keyword of that length
 // starts with letter first and ends with letter last ('_' is 26): a cheap
 // test that rejects most identifiers before hashing. Built once.
 var keywordShape = func() *[maxKeywordLen + 1][27]uint32 {
 	var f [maxKeywordLen + 1][27]uint32
-	for w := range keywordTable {
+	for _, e := range keywordList[1:] {
+		w := e.word
 		f[len(w)][letterIndex(w[0])] |= 1 << letterIndex(w[len(w)-1])
 	}
 	return &f
@@ -254,49 +273,72 @@ const maxKeywordLen = 20
 // IsKeyword reports whether word is one of Spark's SQL keywords, compared
 // after Spark's upper-casing (so "ſelect" is SELECT).
 func IsKeyword(word string) bool {
-	return lookupKeyword(word) != kwNone
+	return lookupKeyword(word) != 0
 }
 
 // lookupASCIIKeyword is lookupKeyword for a word known to be ASCII: most
 // identifiers are rejected by their length and first and last letters
-// before any hashing.
-func lookupASCIIKeyword(word string) kw {
+// before any hashing, and the rest are hashed in place.
+func lookupASCIIKeyword(word string) uint16 {
 	n := len(word)
 	if n == 0 || n > maxKeywordLen || !isASCIILetter(word[0]) {
-		return kwNone // every keyword starts with a letter
+		return 0 // every keyword starts with a letter
 	}
 	c0, cl := word[0], word[n-1]
 	li := 26
 	if cl != '_' {
 		if !isASCIILetter(cl) {
-			return kwNone
+			return 0
 		}
 		li = int(cl|0x20) - 'a'
 	}
 	if keywordShape[n][int(c0|0x20)-'a']&(1<<li) == 0 {
-		return kwNone
+		return 0
 	}
-	return lookupKeyword(word)
+	h := uint32(fnvOffset)
+	for i := 0; i < n; i++ {
+		c := word[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		h = (h ^ uint32(c)) * fnvPrime
+	}
+	for j := h & (kwHashSize - 1); ; j = (j + 1) & (kwHashSize - 1) {
+		key := kwHash[j]
+		if key == 0 {
+			return 0
+		}
+		if w := keywordList[key].word; len(w) == n && equalFoldASCII(w, word) {
+			return key
+		}
+	}
 }
 
-// lookupKeyword returns the kw of word, or kwNone when word is not a keyword.
-// It upper-cases like Spark's lexer (per code point), without allocating.
-// Keywords consist of A-Z and '_' only.
-func lookupKeyword(word string) kw {
-	if e := keywordEntry(word); e != nil {
-		return e.k
+// equalFoldASCII reports whether the upper-case keyword kw equals the ASCII
+// word s of the same length, ignoring the case of s.
+func equalFoldASCII(kw, s string) bool {
+	for i := 0; i < len(kw); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != kw[i] {
+			return false
+		}
 	}
-	return kwNone
+	return true
 }
 
-// keywordEntry returns the table entry of the keyword word, or nil.
-func keywordEntry(word string) *kwEntry {
+// lookupKeyword returns the index in keywordList of the keyword word, or 0
+// when word is not a keyword. It upper-cases like Spark's lexer (per code
+// point), without allocating. Keywords consist of A-Z and '_' only.
+func lookupKeyword(word string) uint16 {
 	if len(word) > 2*maxKeywordLen || len(word) == 0 {
-		return nil
+		return 0
 	}
 	var buf [maxKeywordLen]byte
 	n := 0
-	h := uint32(2166136261)
+	h := uint32(fnvOffset)
 	for i := 0; i < len(word); {
 		c := word[i]
 		if c < 0x80 {
@@ -306,29 +348,29 @@ func keywordEntry(word string) *kwEntry {
 			i += w
 			r = upper(r)
 			if r >= 0x80 {
-				return nil
+				return 0
 			}
 			c = byte(r)
 		}
 		if c >= 'a' && c <= 'z' {
 			c -= 'a' - 'A'
 		} else if (c < 'A' || c > 'Z') && c != '_' {
-			return nil
+			return 0
 		}
 		if n == len(buf) {
-			return nil
+			return 0
 		}
 		buf[n] = c
 		n++
-		h = (h ^ uint32(c)) * 16777619
+		h = (h ^ uint32(c)) * fnvPrime
 	}
 	for j := h & (kwHashSize - 1); ; j = (j + 1) & (kwHashSize - 1) {
-		e := &kwHash[j]
-		if e.word == "" {
-			return nil
+		key := kwHash[j]
+		if key == 0 {
+			return 0
 		}
-		if e.word == string(buf[:n]) {
-			return e
+		if keywordList[key].word == string(buf[:n]) {
+			return key
 		}
 	}
 }

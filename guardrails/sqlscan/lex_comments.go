@@ -25,7 +25,7 @@ func (l *lexer) lineComment() {
 	if j < len(src) && src[j] == '\n' {
 		j++
 	}
-	l.emit(Comment, j, "", kwNone)
+	l.emit(Comment, j, "", 0)
 }
 
 // blockComment lexes a "/* … */" comment. Comments nest; "/*+" inside a
@@ -45,7 +45,7 @@ func (l *lexer) blockComment() {
 			depth--
 			j += 2
 			if depth == 0 {
-				l.emit(Comment, j, "", kwNone)
+				l.emit(Comment, j, "", 0)
 				return
 			}
 			continue
@@ -53,7 +53,7 @@ func (l *lexer) blockComment() {
 		j++
 	}
 	l.fail(l.pos(), RuleUnclosedComment, "unclosed /* comment")
-	l.emit(Comment, len(src), "", kwNone)
+	l.emit(Comment, len(src), "", 0)
 }
 
 // hint lexes "/*+ … */" as one Hint token. Inside a hint Spark lexes ordinary
@@ -67,9 +67,6 @@ func (l *lexer) hint() {
 	closed := l.run(true)
 	end := l.pos()
 	l.toks = l.toks[:mark]
-	if l.wantKW {
-		l.kws = l.kws[:mark]
-	}
 	l.prevSig = prev
 	l.complexLevel = level
 	text := l.src[start.Offset:end.Offset]
@@ -81,7 +78,4 @@ func (l *lexer) hint() {
 		l.fail(start, RuleUnclosedHint, "unclosed /*+ hint")
 	}
 	l.toks = append(l.toks, Token{Kind: Hint, Text: text, Value: value, Start: start, End: end})
-	if l.wantKW {
-		l.kws = append(l.kws, kwNone)
-	}
 }

@@ -14,7 +14,7 @@ func (l *lexer) quotedIdent() {
 		k := strings.IndexByte(src[j:], '`')
 		if k < 0 {
 			l.fail(l.pos(), RuleUnclosedQuotedIdent, "unclosed backquoted identifier")
-			l.emit(QuotedIdent, len(src), src[s+1:], kwNone)
+			l.emit(QuotedIdent, len(src), src[s+1:], 0)
 			return
 		}
 		j += k
@@ -29,7 +29,7 @@ func (l *lexer) quotedIdent() {
 	if doubled {
 		v = strings.ReplaceAll(v, "``", "`")
 	}
-	l.emit(QuotedIdent, j+1, v, kwNone)
+	l.emit(QuotedIdent, j+1, v, 0)
 }
 
 // quoted lexes a '…' or "…" string starting at s: backslash escapes any
@@ -55,13 +55,13 @@ func (l *lexer) quoted(s int, q byte) {
 			if !simple {
 				v = unescape(v, q)
 			}
-			l.emit(String, j+1, v, kwNone)
+			l.emit(String, j+1, v, 0)
 			return
 		}
 		j++
 	}
 	l.fail(l.pos(), RuleUnclosedString, "unclosed string literal")
-	l.emit(String, len(src), src[s+1:], kwNone)
+	l.emit(String, len(src), src[s+1:], 0)
 }
 
 // unescape decodes the body of a '…' or "…" literal the way Spark does:
@@ -169,11 +169,11 @@ func (l *lexer) dollarQuoted() bool {
 	body := j + 1
 	if k := strings.Index(src[body:], tag); k >= 0 {
 		end := body + k + len(tag)
-		l.emit(String, end, src[body:body+k], kwNone)
+		l.emit(String, end, src[body:body+k], 0)
 		return true
 	}
 	l.fail(l.pos(), RuleUnclosedString, "unclosed dollar-quoted string "+tag)
-	l.emit(String, len(src), src[body:], kwNone)
+	l.emit(String, len(src), src[body:], 0)
 	return true
 }
 
@@ -191,13 +191,13 @@ func (l *lexer) variable() {
 		}
 		if k >= 0 {
 			end := l.i + 2 + k + 1
-			l.emit(Variable, end, src[l.i+2:end-1], kwNone)
+			l.emit(Variable, end, src[l.i+2:end-1], 0)
 			return
 		}
-		l.emit(Variable, l.i+2, "", kwNone)
+		l.emit(Variable, l.i+2, "", 0)
 		return
 	}
-	l.emit(Invalid, l.i+1, "", kwNone)
+	l.emit(Invalid, l.i+1, "", 0)
 }
 
 // colon lexes "::", a named parameter marker ":name", or a lone ':'. Spark's
@@ -208,13 +208,13 @@ func (l *lexer) variable() {
 // Spark lexes it) and the previous token cannot end an operand.
 func (l *lexer) colon(next byte) {
 	if next == ':' {
-		l.emit(Operator, l.i+2, "", kwNone)
+		l.emit(Operator, l.i+2, "", 0)
 		return
 	}
 	src := l.src
 	param := l.i+1 < len(src) && (next == '`' || l.startsName(l.i+1)) && !l.prevEndsOperand()
 	colon := len(l.toks)
-	l.emit(Operator, l.i+1, "", kwNone)
+	l.emit(Operator, l.i+1, "", 0)
 	if !param {
 		return
 	}
@@ -231,9 +231,6 @@ func (l *lexer) colon(next byte) {
 	case Ident, Keyword, QuotedIdent:
 		l.toks[colon] = Token{Kind: Param, Text: src[l.toks[colon].Start.Offset:name.End.Offset], Value: name.Name(), Start: l.toks[colon].Start, End: name.End}
 		l.toks = l.toks[:colon+1]
-		if l.wantKW {
-			l.kws = l.kws[:colon+1]
-		}
 		l.prevSig = colon
 	}
 }
@@ -260,7 +257,7 @@ func (l *lexer) prevEndsOperand() bool {
 	case Punct:
 		return t.Text == ")" || t.Text == "]"
 	case Keyword:
-		switch lookupKeyword(t.Text) {
+		switch keywordList[t.key].k {
 		case kwSelect, kwWhere, kwAnd, kwOr, kwNot, kwOn, kwWhen, kwThen, kwElse, kwCase,
 			kwBy, kwHaving, kwIn, kwBetween, kwLike, kwIlike, kwRlike, kwIs, kwLimit,
 			kwOffset, kwDistinct, kwAll, kwValues, kwInterval, kwEscape, kwDiv, kwOf,

@@ -37,10 +37,10 @@ func (l *lexer) word() {
 	first := src[s]
 	if isDigit(first) {
 		if e := numberEnd(src, s); e >= j {
-			l.emit(Number, e, "", kwNone)
+			l.emit(Number, e, "", 0)
 			return
 		}
-		l.emit(Ident, j, "", kwNone)
+		l.emit(Ident, j, "", 0)
 		return
 	}
 	// URI form: letters "://" followed by at least one URI character.
@@ -62,7 +62,7 @@ func (l *lexer) word() {
 			m += w
 		}
 		if m > j+3 {
-			l.emit(URIIdent, m, "", kwNone)
+			l.emit(URIIdent, m, "", 0)
 			return
 		}
 	}
@@ -72,28 +72,28 @@ func (l *lexer) word() {
 			q := src[j]
 			if k := strings.IndexByte(src[j+1:], q); k >= 0 {
 				end := j + 1 + k + 1
-				l.emit(String, end, src[j+1:end-1], kwNone)
+				l.emit(String, end, src[j+1:end-1], 0)
 				return
 			}
 		}
 	}
 	text := src[s:j]
-	var k kw
+	var key uint16
 	if ascii {
-		k = lookupASCIIKeyword(text)
+		key = lookupASCIIKeyword(text)
 	} else {
-		k = lookupKeyword(text)
+		key = lookupKeyword(text)
 	}
 	kind := Keyword
-	if k == kwNone {
+	if key == 0 {
 		kind = Ident
-	} else if k == kwArray || k == kwMap || k == kwStruct {
+	} else if k := keywordList[key].k; k == kwArray || k == kwMap || k == kwStruct {
 		l.complexLevel++
 	}
 	if ascii {
-		l.emitASCII(kind, j, k)
+		l.emitASCII(kind, j, key)
 	} else {
-		l.emit(kind, j, "", k)
+		l.emit(kind, j, "", key)
 	}
 }
 

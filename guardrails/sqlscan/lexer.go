@@ -14,31 +14,24 @@ import (
 // unclosed string literal, backquoted identifier, block comment or hint; the
 // unclosed token then runs to the end of src and is still returned.
 func Tokenize(src string) ([]Token, error) {
-	toks, _, err := tokenize(src, false, nil, nil)
+	toks, err := tokenize(src, nil)
 	if err != nil {
 		return toks, err
 	}
 	return toks, nil
 }
 
-// tokenize is Tokenize, optionally also returning the kw of every token
-// (kwNone for non-keywords) for the scanner. It appends to toks and kws
-// (which may be nil) so that a Scanner can reuse their memory.
-func tokenize(src string, wantKW bool, toks []Token, kws []kw) ([]Token, []kw, *Error) {
-	l := &lexer{src: src, line: 1, col: 1, wantKW: wantKW, prevSig: -1, noBraceFrom: len(src) + 1}
+// tokenize is Tokenize appending to toks (which may be nil), so that a
+// Scanner can reuse its memory.
+func tokenize(src string, toks []Token) ([]Token, *Error) {
+	l := &lexer{src: src, line: 1, col: 1, prevSig: -1, noBraceFrom: len(src) + 1}
 	n := len(src)/4 + 16 // typical SQL has about one token per four bytes
 	if cap(toks) < n {
 		toks = make([]Token, 0, n)
 	}
 	l.toks = toks[:0]
-	if wantKW {
-		if cap(kws) < n {
-			kws = make([]kw, 0, n)
-		}
-		l.kws = kws[:0]
-	}
 	l.run(false)
-	return l.toks, l.kws, l.err
+	return l.toks, l.err
 }
 
 type lexer struct {
@@ -46,8 +39,6 @@ type lexer struct {
 	i         int // byte offset of the next unread byte
 	line, col int // position of src[i]
 	toks      []Token
-	kws       []kw
-	wantKW    bool
 	err       *Error
 	prevSig   int // index in toks of the last token that is not a comment, or -1
 	// complexLevel mirrors Spark's complex-type counter: ARRAY, MAP and STRUCT
@@ -78,33 +69,32 @@ func (l *lexer) advance(j int) {
 }
 
 // emit appends the token src[l.i:j] and moves past it.
-func (l *lexer) emit(kind Kind, j int, value string, k kw) {
+func (l *lexer) emit(kind Kind, j int, value string, key uint16) {
 	start := l.pos()
 	text := l.src[l.i:j]
 	l.advance(j)
-	l.push(kind, start, text, value, k)
+	l.push(kind, start, text, value, key)
 }
 
 // emitASCII is emit for a token known to be ASCII without a newline.
-func (l *lexer) emitASCII(kind Kind, j int, k kw) {
+func (l *lexer) emitASCII(kind Kind, j int, key uint16) {
 	start := l.pos()
 	text := l.src[l.i:j]
 	l.col += j - l.i
 	l.i = j
-	l.push(kind, start, text, "", k)
+	l.push(kind, start, text, "", key)
 }
 
-func (l *lexer) push(kind Kind, start Pos, text, value string, k kw) {
+// push appends a token; key is its index in keywordList (0 for a token that
+// is not a keyword).
+func (l *lexer) push(kind Kind, start Pos, text, value string, key uint16) {
 	if kind != Comment && kind != Hint {
 		l.prevSig = len(l.toks)
 	}
 	if kind == Ident || kind == Keyword || kind == Number || kind == Operator || kind == Punct || kind == URIIdent || kind == Invalid {
 		value = text
 	}
-	l.toks = append(l.toks, Token{Kind: kind, Text: text, Value: value, Start: start, End: l.pos()})
-	if l.wantKW {
-		l.kws = append(l.kws, k)
-	}
+	l.toks = append(l.toks, Token{Kind: kind, key: key, Text: text, Value: value, Start: start, End: l.pos()})
 }
 
 func (l *lexer) fail(at Pos, rule, msg string) {
@@ -130,13 +120,13 @@ func (l *lexer) run(hint bool) bool {
 			r, w := utf8.DecodeRuneInString(src[l.i:])
 			switch {
 			case r == utf8.RuneError && w == 1:
-				l.emit(Invalid, l.i+1, "", kwNone)
+				l.emit(Invalid, l.i+1, "", 0)
 			case isSparkSpace(r):
 				l.advance(l.i + w)
 			case isLetterRune(r):
 				l.word()
 			default:
-				l.emit(Invalid, l.i+w, "", kwNone)
+				l.emit(Invalid, l.i+w, "", 0)
 			}
 		case isASCIILetter(c) || c == '_' || isDigit(c):
 			l.word()
@@ -149,16 +139,16 @@ func (l *lexer) run(hint bool) bool {
 			case '-':
 				l.lineComment()
 			case '>':
-				l.emit(Operator, l.i+2, "", kwNone)
+				l.emit(Operator, l.i+2, "", 0)
 			default:
-				l.emit(Operator, l.i+1, "", kwNone)
+				l.emit(Operator, l.i+1, "", 0)
 			}
 		case c == '/':
 			if next == '*' {
 				if l.i+2 < len(src) && src[l.i+2] == '+' {
 					if hint {
 						// Spark's hint-start token inside a hint; no nesting.
-						l.emit(Operator, l.i+3, "", kwNone)
+						l.emit(Operator, l.i+3, "", 0)
 						break
 					}
 					l.hint()
@@ -166,18 +156,18 @@ func (l *lexer) run(hint bool) bool {
 					l.blockComment()
 				}
 			} else {
-				l.emit(Operator, l.i+1, "", kwNone)
+				l.emit(Operator, l.i+1, "", 0)
 			}
 		case c == '.':
 			if isDigit(next) {
 				if e := numberEnd(src, l.i); e > l.i {
-					l.emit(Number, e, "", kwNone)
+					l.emit(Number, e, "", 0)
 					break
 				}
 			}
-			l.emit(Punct, l.i+1, "", kwNone)
+			l.emit(Punct, l.i+1, "", 0)
 		case c == '(' || c == ')' || c == ',' || c == ';' || c == '[' || c == ']':
-			l.emitASCII(Punct, l.i+1, kwNone)
+			l.emitASCII(Punct, l.i+1, 0)
 		case c == '$':
 			if !l.dollarQuoted() {
 				l.variable()
@@ -186,31 +176,31 @@ func (l *lexer) run(hint bool) bool {
 			// Spark 4.3's time-travel shorthand: AT_VERSION "@v" (t@v12) and
 			// AT_SIGN "@" (t@20240101000000000).
 			if next == 'v' || next == 'V' {
-				l.emit(Operator, l.i+2, "", kwNone)
+				l.emit(Operator, l.i+2, "", 0)
 			} else {
-				l.emit(Operator, l.i+1, "", kwNone)
+				l.emit(Operator, l.i+1, "", 0)
 			}
 		case c == '?':
-			l.emit(Param, l.i+1, "", kwNone)
+			l.emit(Param, l.i+1, "", 0)
 		case c == ':':
 			l.colon(next)
 		case c == '*':
 			if next == '/' {
-				l.emit(Operator, l.i+2, "", kwNone)
+				l.emit(Operator, l.i+2, "", 0)
 				if hint {
 					return true
 				}
 			} else {
-				l.emit(Operator, l.i+1, "", kwNone)
+				l.emit(Operator, l.i+1, "", 0)
 			}
 		default:
 			if n := operatorLen(src[l.i:], l.complexLevel); n > 0 {
 				if c == '>' && n == 1 && l.complexLevel > 0 {
 					l.complexLevel--
 				}
-				l.emitASCII(Operator, l.i+n, kwNone)
+				l.emitASCII(Operator, l.i+n, 0)
 			} else {
-				l.emit(Invalid, l.i+1, "", kwNone)
+				l.emit(Invalid, l.i+1, "", 0)
 			}
 		}
 	}

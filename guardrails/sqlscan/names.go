@@ -195,7 +195,7 @@ func (p *parser) ctes() {
 
 // pushCTE brings a CTE name into scope.
 func (p *parser) pushCTE(name string) {
-	name = strings.ToLower(name)
+	name = lowerCase(name)
 	if p.inScope == nil {
 		p.inScope = map[string]int{}
 	}
@@ -217,7 +217,7 @@ func (p *parser) isCTE(parts []string) bool {
 	if len(parts) != 1 || len(p.visible) == 0 {
 		return false
 	}
-	return p.inScope[strings.ToLower(parts[0])] > 0
+	return p.inScope[lowerCase(parts[0])] > 0
 }
 
 // valueExpr consumes one value expression: operands joined by operators.
@@ -306,4 +306,15 @@ func (p *parser) valueExpr() {
 		}
 		return
 	}
+}
+
+// lowerCase is strings.ToLower without an allocation for text that is
+// already lower case.
+func lowerCase(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }

@@ -65,10 +65,12 @@ func Scan(src string) (*Result, error) {
 // is ready to use; a Scanner must not be used by two goroutines at once.
 type Scanner struct {
 	toks  []Token
-	kws   []kw
 	idx   []int32
 	names []string // backing store of every name's parts
 	res   Result
+
+	visible []string       // the parser's CTE scope stack, kept for its memory
+	inScope map[string]int // likewise; emptied after every scan
 }
 
 // TokenCap is how many tokens the Scanner's memory holds without growing.
@@ -76,12 +78,18 @@ func (s *Scanner) TokenCap() int { return cap(s.toks) }
 
 // Scan is the package-level Scan, reusing the Scanner's memory.
 func (s *Scanner) Scan(src string) (*Result, error) {
-	toks, kws, lexErr := tokenize(src, true, s.toks, s.kws)
-	s.toks, s.kws = toks, kws
+	toks, lexErr := tokenize(src, s.toks)
+	s.toks = toks
 	res := &s.res
 	*res = Result{Tokens: toks, Relations: res.Relations[:0], Functions: res.Functions[:0], CTEs: res.CTEs[:0]}
-	p := &parser{text: src, all: toks, allKW: kws, res: res, names: s.names[:0]}
-	defer func() { s.names = p.names[:0] }()
+	if s.inScope == nil {
+		s.inScope = map[string]int{}
+	}
+	p := &parser{text: src, all: toks, res: res, names: s.names[:0], visible: s.visible[:0], inScope: s.inScope}
+	defer func() {
+		s.names, s.visible = p.names[:0], p.visible[:0]
+		clear(s.inScope) // its keys are slices of src
+	}()
 	if cap(s.idx) < len(toks) {
 		s.idx = make([]int32, 0, len(toks))
 	}
@@ -105,7 +113,6 @@ func (s *Scanner) Scan(src string) (*Result, error) {
 type parser struct {
 	text    string
 	all     []Token
-	allKW   []kw
 	idx     []int32 // indexes into all of the significant tokens
 	i       int     // position in idx
 	res     *Result
@@ -138,7 +145,7 @@ func (p *parser) tok(k int) *Token {
 
 func (p *parser) kw(k int) kw {
 	if j := p.i + k; j >= 0 && j < len(p.idx) {
-		return p.allKW[p.idx[j]]
+		return keywordList[p.all[p.idx[j]].key].k
 	}
 	return kwNone
 }

@@ -13,7 +13,7 @@ type Pos struct {
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
 // Kind classifies a token.
-type Kind int
+type Kind uint8
 
 // Token kinds. Whitespace is never returned as a token; comments are.
 const (
@@ -79,7 +79,7 @@ var kindNames = [...]string{
 
 // String returns the kind's name, e.g. "QuotedIdent".
 func (k Kind) String() string {
-	if k >= 0 && int(k) < len(kindNames) {
+	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
@@ -88,6 +88,7 @@ func (k Kind) String() string {
 // Token is one lexical token. Text is exactly src[Start.Offset:End.Offset].
 type Token struct {
 	Kind  Kind
+	key   uint16 // index in keywordList of a Keyword token; 0 otherwise
 	Text  string // the source text of the token
 	Value string // unquoted value for strings and backquoted identifiers; otherwise see Kind
 	Start Pos    // position of the first byte
@@ -140,10 +141,10 @@ func (t *Token) Keyword() string {
 	if t.Kind != Keyword {
 		return ""
 	}
-	if e := keywordEntry(t.Text); e != nil {
-		return e.word
+	if t.key == 0 { // a Token not made by the lexer
+		return keywordList[lookupKeyword(t.Text)].word
 	}
-	return ""
+	return keywordList[t.key].word
 }
 
 // Is reports whether t is the keyword kw (given in upper case), compared the
