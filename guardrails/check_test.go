@@ -199,7 +199,7 @@ func checkFindingShape(t *testing.T, body string, fs []Finding) {
 		if f.Message == "" || f.Hint == "" || f.Rule == "" {
 			t.Errorf("finding without rule, message or hint: %+v", f)
 		}
-		if f.Start.Line < 1 || f.Start.Col < 1 || f.End.Offset < f.Start.Offset || f.End.Offset > len(body) {
+		if f.Start.Line < 1 || f.Start.Col < 1 || f.End.Offset < f.Start.Offset || int(f.End.Offset) > len(body) {
 			t.Errorf("finding %s has a bad span %v-%v", f.Rule, f.Start, f.End)
 		}
 	}

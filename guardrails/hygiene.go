@@ -64,10 +64,10 @@ type posTracker struct {
 }
 
 func (t *posTracker) pos(off int) sqlscan.Pos {
-	if off < t.at.Offset {
+	if off < int(t.at.Offset) {
 		t.at = sqlscan.Pos{Line: 1, Col: 1}
 	}
-	for i := t.at.Offset; i < off && i < len(t.src); i++ {
+	for i := int(t.at.Offset); i < off && i < len(t.src); i++ {
 		c := t.src[i]
 		if c == '\n' {
 			t.at.Line++
@@ -76,7 +76,7 @@ func (t *posTracker) pos(off int) sqlscan.Pos {
 			t.at.Col++
 		}
 	}
-	t.at.Offset = off
+	t.at.Offset = int32(off)
 	return t.at
 }
 
@@ -100,8 +100,8 @@ func checkChars(c *collector, body string, toks []sqlscan.Token) {
 	nextLit := func(off int) (int, int) {
 		for lit < len(toks) {
 			t := &toks[lit]
-			if (t.Kind == sqlscan.String || t.Kind == sqlscan.QuotedIdent) && t.End.Offset > off {
-				return t.Start.Offset, t.End.Offset
+			if (t.Kind == sqlscan.String || t.Kind == sqlscan.QuotedIdent) && int(t.End.Offset) > off {
+				return int(t.Start.Offset), int(t.End.Offset)
 			}
 			lit++
 		}
@@ -289,7 +289,7 @@ func posIn(t *sqlscan.Token, k int) sqlscan.Pos {
 			p.Col++
 		}
 	}
-	p.Offset = t.Start.Offset + k
+	p.Offset = t.Start.Offset + int32(k)
 	return p
 }
 

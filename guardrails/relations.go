@@ -180,7 +180,7 @@ func lowerName(s string) string {
 type lazyPos sqlscan.Pos
 
 // String implements fmt.Stringer.
-func (p lazyPos) String() string { return strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col) }
+func (p lazyPos) String() string { return strconv.Itoa(int(p.Line)) + ":" + strconv.Itoa(int(p.Col)) }
 
 // displayName joins name parts with '.', backquoting parts that are not
 // plain identifiers.

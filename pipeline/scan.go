@@ -36,7 +36,7 @@ func scanReads(body string) ([]read, error) {
 	reads := make([]read, 0, len(res.Relations))
 	for _, rel := range res.Relations {
 		r := read{parts: rel.Parts, function: rel.Function, path: rel.Path, dynamic: rel.Dynamic, stream: rel.Stream,
-			nameStart: rel.Start.Offset, nameEnd: rel.End.Offset}
+			nameStart: int(rel.Start.Offset), nameEnd: int(rel.End.Offset)}
 		r.exprStart, r.exprEnd = r.nameStart, r.nameEnd
 		if r.stream {
 			start, end, ok := streamSpan(sig, r.nameStart, r.nameEnd)
@@ -55,10 +55,10 @@ func scanReads(body string) ([]read, error) {
 func streamSpan(sig []sqlscan.Token, start, end int) (int, int, bool) {
 	first, last := -1, -1
 	for i, t := range sig {
-		if t.Start.Offset == start {
+		if int(t.Start.Offset) == start {
 			first = i
 		}
-		if t.End.Offset == end {
+		if int(t.End.Offset) == end {
 			last = i
 		}
 	}
@@ -71,10 +71,10 @@ func streamSpan(sig []sqlscan.Token, start, end int) (int, int, bool) {
 	prev := sig[first-1]
 	switch {
 	case isStream(prev):
-		return prev.Start.Offset, end, true
+		return int(prev.Start.Offset), end, true
 	case prev.Kind == sqlscan.Punct && prev.Text == "(" && first >= 2 && isStream(sig[first-2]) &&
 		last+1 < len(sig) && sig[last+1].Kind == sqlscan.Punct && sig[last+1].Text == ")":
-		return sig[first-2].Start.Offset, sig[last+1].End.Offset, true
+		return int(sig[first-2].Start.Offset), int(sig[last+1].End.Offset), true
 	}
 	return 0, 0, false
 }

@@ -91,7 +91,7 @@ func (g sqlGuard) CheckBody(p *pipeline.Pipeline, body, kind string) (pipeline.P
 	}
 	ps := make(pipeline.Problems, 0, len(rep.Findings))
 	for _, f := range rep.Findings {
-		line := max(f.Start.Line-lineShift, 1)
+		line := max(int(f.Start.Line)-lineShift, 1)
 		ps = append(ps, pipeline.Problem{
 			Got:     f.Got,
 			Message: fmt.Sprintf("%s at line %d, column %d: %s", f.Rule, line, f.Start.Col, f.Message),

@@ -50,13 +50,13 @@ func checkTokens(t *testing.T, src string, toks []Token, err error) {
 		if !errors.As(err, &e) {
 			t.Fatalf("error %v is not an *Error", err)
 		}
-		if len(toks) == 0 || toks[len(toks)-1].End.Offset != len(src) {
+		if len(toks) == 0 || int(toks[len(toks)-1].End.Offset) != len(src) {
 			t.Fatalf("error %v but last token does not reach the end", err)
 		}
 	}
-	prev := 0
+	prev := int32(0)
 	for i, tok := range toks {
-		if tok.Start.Offset < prev || tok.End.Offset <= tok.Start.Offset || tok.End.Offset > len(src) {
+		if tok.Start.Offset < prev || tok.End.Offset <= tok.Start.Offset || int(tok.End.Offset) > len(src) {
 			t.Fatalf("token %d %q has bad span %d-%d (prev end %d)", i, tok.Text, tok.Start.Offset, tok.End.Offset, prev)
 		}
 		if src[tok.Start.Offset:tok.End.Offset] != tok.Text {
@@ -80,7 +80,7 @@ func checkTokens(t *testing.T, src string, toks []Token, err error) {
 	}
 	if utf8.ValidString(src) && len(toks) > 0 {
 		last := toks[len(toks)-1]
-		if want := strings.Count(src[:last.End.Offset], "\n") + 1; last.End.Line != want {
+		if want := strings.Count(src[:last.End.Offset], "\n") + 1; int(last.End.Line) != want {
 			t.Fatalf("last token ends on line %d, want %d", last.End.Line, want)
 		}
 	}
@@ -103,7 +103,7 @@ func FuzzScan(f *testing.F) {
 			return err
 		}())
 		for _, r := range res.Relations {
-			if r.Start.Offset < 0 || r.End.Offset > len(src) || r.End.Offset < r.Start.Offset {
+			if r.Start.Offset < 0 || int(r.End.Offset) > len(src) || r.End.Offset < r.Start.Offset {
 				t.Fatalf("relation %v has bad span", r)
 			}
 			if len(r.Parts) == 0 && r.Function == "" && !r.Dynamic {
@@ -111,7 +111,7 @@ func FuzzScan(f *testing.F) {
 			}
 		}
 		for _, fn := range res.Functions {
-			if len(fn.Name) == 0 || fn.End.Offset > len(src) {
+			if len(fn.Name) == 0 || int(fn.End.Offset) > len(src) {
 				t.Fatalf("bad function %+v", fn)
 			}
 		}

@@ -16,16 +16,15 @@ func (l *lexer) word() {
 	for j < len(src) {
 		c := src[j]
 		if c < utf8.RuneSelf {
-			if isASCIILetter(c) {
-				j++
-				continue
+			cl := byteClass[c]
+			if cl&classWord == 0 {
+				break
 			}
-			if isDigit(c) || c == '_' {
+			if cl&classLetter == 0 {
 				lettersOnly = false
-				j++
-				continue
 			}
-			break
+			j++
+			continue
 		}
 		r, w := utf8.DecodeRuneInString(src[j:])
 		if (r == utf8.RuneError && w == 1) || !isLetterRune(r) {

@@ -164,7 +164,7 @@ func TestTokenPositions(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("positions (-want +got):\n%s", diff)
 	}
-	if toks[3].Start.Offset != strings.Index(src, "`ä`") {
+	if int(toks[3].Start.Offset) != strings.Index(src, "`ä`") {
 		t.Errorf("offset of `ä` = %d", toks[3].Start.Offset)
 	}
 }
@@ -196,7 +196,7 @@ func TestTokenizeErrors(t *testing.T) {
 		if e.Rule != tc.rule || e.Pos.String() != tc.pos {
 			t.Errorf("Tokenize(%q) error = %s at %s, want %s at %s", tc.src, e.Rule, e.Pos, tc.rule, tc.pos)
 		}
-		if len(toks) == 0 || toks[len(toks)-1].Kind != tc.lastKind || toks[len(toks)-1].End.Offset != len(tc.src) {
+		if len(toks) == 0 || toks[len(toks)-1].Kind != tc.lastKind || int(toks[len(toks)-1].End.Offset) != len(tc.src) {
 			t.Errorf("Tokenize(%q) tokens = %v; want a final %v running to the end", tc.src, kt(toks), tc.lastKind)
 		}
 		if !strings.Contains(e.Error(), tc.pos) {

@@ -66,6 +66,7 @@ func Scan(src string) (*Result, error) {
 type Scanner struct {
 	toks  []Token
 	idx   []int32
+	kws   []kw
 	names []string // backing store of every name's parts
 	res   Result
 
@@ -92,14 +93,16 @@ func (s *Scanner) Scan(src string) (*Result, error) {
 	}()
 	if cap(s.idx) < len(toks) {
 		s.idx = make([]int32, 0, len(toks))
+		s.kws = make([]kw, 0, len(toks))
 	}
-	p.idx = s.idx[:0]
+	p.idx, p.kws = s.idx[:0], s.kws[:0]
 	for i := range toks {
-		if k := toks[i].Kind; k != Comment && k != Hint {
+		if t := &toks[i]; t.Kind != Comment && t.Kind != Hint {
 			p.idx = append(p.idx, int32(i))
+			p.kws = append(p.kws, keywordList[t.key].k)
 		}
 	}
-	s.idx = p.idx
+	s.idx, s.kws = p.idx, p.kws
 	p.run()
 	if lexErr != nil {
 		return res, lexErr
@@ -114,6 +117,7 @@ type parser struct {
 	text    string
 	all     []Token
 	idx     []int32 // indexes into all of the significant tokens
+	kws     []kw    // the kw of each significant token
 	i       int     // position in idx
 	res     *Result
 	names   []string       // backing store of name parts (slices of it are handed out full, so appends never overlap)
@@ -145,7 +149,7 @@ func (p *parser) tok(k int) *Token {
 
 func (p *parser) kw(k int) kw {
 	if j := p.i + k; j >= 0 && j < len(p.idx) {
-		return keywordList[p.all[p.idx[j]].key].k
+		return p.kws[j]
 	}
 	return kwNone
 }

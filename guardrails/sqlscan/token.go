@@ -3,10 +3,13 @@ package sqlscan
 import "fmt"
 
 // Pos is a position in the scanned source.
+//
+// The fields are 32-bit to keep tokens small (a 64 KiB body has about
+// 15,000); bodies are limited far below 2 GiB long before they are scanned.
 type Pos struct {
-	Offset int // byte offset, 0-based
-	Line   int // 1-based line number; lines end at '\n'
-	Col    int // 1-based column, counted in code points (bytes that are not UTF-8 continuation bytes)
+	Offset int32 // byte offset, 0-based
+	Line   int32 // 1-based line number; lines end at '\n'
+	Col    int32 // 1-based column, counted in code points (bytes that are not UTF-8 continuation bytes)
 }
 
 // String formats p as "line:col".
@@ -122,7 +125,12 @@ const (
 	RuleUnclosedQuotedIdent = "unclosed_quoted_identifier"
 	RuleUnclosedHint        = "unclosed_hint"
 	RuleTooDeep             = "nesting_too_deep"
+	RuleTooLarge            = "source_too_large" // longer than MaxSource; nothing is scanned
 )
+
+// MaxSource is the longest source Tokenize and Scan accept, well within the
+// 32-bit positions.
+const MaxSource = 1 << 30
 
 // Error is a lexical or structural error with its position.
 type Error struct {
