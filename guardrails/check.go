@@ -96,34 +96,22 @@ var statementWords = map[string]string{
 // looked up once.
 func checkShape(c *collector, toks []sqlscan.Token) {
 	var t *sqlscan.Token // the previous significant token
-	kw := ""             // its keyword
-	i := 0               // its index among the significant tokens
-	visit := func(n *sqlscan.Token, nkw string) {
-		if i == 0 {
-			checkFirst(c, t)
-		}
-		if kw != "" {
-			if i > 0 && n != nil {
-				if w := embeddedStatement(kw, nkw, n); w != "" {
-					c.add(RuleStatement, t.Start, n.End, t.Text+" "+n.Text,
-						fmt.Sprintf("%s %s at %d:%d %s; a body may only read", t.Text, n.Text, t.Start.Line, t.Start.Col, w),
-						"remove the statement and send only the query; the server writes datasets itself (declare_table, declare_flow)")
-				}
-			}
-			checkConstruct(c, kw, nkw, t, n)
-		}
-		i++
-	}
+	first := true        // t is the first significant token
 	for j := range toks {
 		n := &toks[j]
 		if n.Kind == sqlscan.Comment || n.Kind == sqlscan.Hint {
 			continue
 		}
-		nkw := n.Keyword()
 		if t != nil {
-			visit(n, nkw)
+			if first {
+				checkFirst(c, t)
+			}
+			if shapeKeywords[t.KeywordID()] {
+				checkPair(c, t, n, first)
+			}
+			first = false
 		}
-		t, kw = n, nkw
+		t = n
 	}
 	if t == nil {
 		c.add(RuleEmpty, sqlscan.Pos{Line: 1, Col: 1}, sqlscan.Pos{Line: 1, Col: 1}, "",
@@ -131,8 +119,44 @@ func checkShape(c *collector, toks []sqlscan.Token) {
 			"send the body of one query, e.g. SELECT * FROM spark_catalog.samples.orders")
 		return
 	}
-	visit(nil, "")
+	if first {
+		checkFirst(c, t)
+	}
+	if shapeKeywords[t.KeywordID()] {
+		checkPair(c, t, nil, first)
+	}
 }
+
+// checkPair applies the statement and construct rules to the keyword t
+// followed by n (nil at the end of the body).
+func checkPair(c *collector, t, n *sqlscan.Token, first bool) {
+	kw, nkw := t.Keyword(), ""
+	if n != nil {
+		nkw = n.Keyword()
+		if w := embeddedStatement(kw, nkw, n); w != "" && !first {
+			c.add(RuleStatement, t.Start, n.End, t.Text+" "+n.Text,
+				fmt.Sprintf("%s %s at %d:%d %s; a body may only read", t.Text, n.Text, t.Start.Line, t.Start.Col, w),
+				"remove the statement and send only the query; the server writes datasets itself (declare_table, declare_flow)")
+		}
+	}
+	checkConstruct(c, kw, nkw, t, n)
+}
+
+// shapeKeywords marks, by sqlscan.KeywordID, the keywords embeddedStatement
+// and checkConstruct look at: the only ones after which checkShape looks
+// twice. TestShapeKeywords keeps it in step with those functions.
+var shapeKeywords = func() []bool {
+	t := make([]bool, sqlscan.KeywordCount())
+	for _, w := range shapeWords {
+		t[sqlscan.KeywordIDOf(w)] = true
+	}
+	t[0] = false
+	return t
+}()
+
+var shapeWords = []string{"INSERT", "DELETE", "MERGE", "TRUNCATE", "LOAD", "DROP", "CREATE", "ALTER",
+	"CACHE", "UNCACHE", "REFRESH", "CLEAR", "MSCK", "EXECUTE", "ADD",
+	"USING", "RECORDREADER", "RECORDWRITER", "ROW", "IDENTIFIER", "WITH"}
 
 // objectWords follow DROP, CREATE and ALTER in statements.
 var objectWords = map[string]bool{"TABLE": true, "VIEW": true, "FUNCTION": true, "SCHEMA": true,

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/sdp-mcp/sdp-mcp/guardrails/sqlscan"
 )
 
 // opts is the policy the table tests run under: dev.s is the pipeline's own
@@ -206,6 +208,46 @@ func checkFindingShape(t *testing.T, body string, fs []Finding) {
 	for i := 1; i < len(fs); i++ {
 		if fs[i].Start.Offset < fs[i-1].Start.Offset {
 			t.Errorf("findings out of order: %v before %v", fs[i-1], fs[i])
+		}
+	}
+}
+
+// TestShapeKeywords checks that checkShape looks at every keyword the
+// statement and construct rules know: a pair starting with any other
+// keyword must give nothing.
+func TestShapeKeywords(t *testing.T) {
+	kws := sqlscan.Keywords()
+	for i, w := range kws {
+		if id := sqlscan.KeywordIDOf(w); id != i+1 {
+			t.Fatalf("KeywordIDOf(%s) = %d, want %d", w, id, i+1)
+		}
+	}
+	for _, w := range shapeWords {
+		if sqlscan.KeywordIDOf(w) == 0 {
+			t.Errorf("shape word %s is not a keyword", w)
+		}
+	}
+	toks := func(s string) []sqlscan.Token {
+		ts, err := sqlscan.Tokenize(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	for _, w := range kws {
+		if shapeKeywords[sqlscan.KeywordIDOf(w)] {
+			continue
+		}
+		for _, next := range append(slices.Clone(kws), "'x'", "(", "jar") {
+			ts := toks(w + " " + next)
+			c := newCollector(w + " " + next)
+			if s := embeddedStatement(ts[0].Keyword(), ts[1].Keyword(), &ts[1]); s != "" {
+				t.Fatalf("%s %s is a statement (%s) but %s is not in shapeWords", w, next, s, w)
+			}
+			checkConstruct(c, ts[0].Keyword(), ts[1].Keyword(), &ts[0], &ts[1])
+			if len(c.findings) > 0 {
+				t.Fatalf("%s %s is refused (%s) but %s is not in shapeWords", w, next, c.findings[0].Rule, w)
+			}
 		}
 	}
 }

@@ -134,16 +134,12 @@ func checkChars(c *collector, body string, toks []sqlscan.Token) {
 		runRule = ""
 	}
 	for i := 0; i < len(body); {
-		if b := body[i]; b >= 0x20 && b < 0x7f || b == '\t' || b == '\n' || b == '\r' {
+		if plainByte[body[i]] {
 			if runRule != "" {
 				flush(i)
 			}
 			i++
-			for i < len(body) {
-				b := body[i]
-				if !(b >= 0x20 && b < 0x7f || b == '\t' || b == '\n' || b == '\r') {
-					break
-				}
+			for i < len(body) && plainByte[body[i]] {
 				i++
 			}
 			continue
@@ -173,6 +169,16 @@ func checkChars(c *collector, body string, toks []sqlscan.Token) {
 	}
 	flush(len(body))
 }
+
+// plainByte marks the bytes that need no look: printable ASCII, tab, line
+// feed and carriage return.
+var plainByte = func() (t [256]bool) {
+	for b := 0x20; b < 0x7f; b++ {
+		t[b] = true
+	}
+	t['\t'], t['\n'], t['\r'] = true, true, true
+	return t
+}()
 
 func charKind(r rune) string {
 	if unicode.Is(unicode.Cf, r) {

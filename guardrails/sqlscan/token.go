@@ -191,3 +191,34 @@ func (t *Token) Is(kw string) bool {
 	}
 	return i == len(kw)
 }
+
+// KeywordID returns a small number that identifies the keyword t stands for,
+// or 0 when t is not a keyword token; it is below KeywordCount(), so that
+// callers can keep tables indexed by keyword. The numbering may change from
+// one version of this package to the next: build tables with KeywordIDOf.
+func (t *Token) KeywordID() int {
+	if t.Kind != Keyword {
+		return 0
+	}
+	if t.key == 0 { // a Token not made by the lexer
+		return int(lookupKeyword(t.Text))
+	}
+	return int(t.key)
+}
+
+// KeywordIDOf returns the KeywordID of word (matched like Spark does, after
+// upper-casing), or 0 when word is not a keyword.
+func KeywordIDOf(word string) int { return int(lookupKeyword(word)) }
+
+// KeywordCount is one more than the largest KeywordID.
+func KeywordCount() int { return len(keywordList) }
+
+// Keywords returns Spark's SQL keywords, upper case, in KeywordID order
+// (the first has KeywordID 1).
+func Keywords() []string {
+	out := make([]string, 0, len(keywordList)-1)
+	for _, e := range keywordList[1:] {
+		out = append(out, e.word)
+	}
+	return out
+}
