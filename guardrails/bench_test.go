@@ -1,40 +1,16 @@
 package guardrails
 
 import (
-	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sdp-mcp/sdp-mcp/guardrails/guardtest"
 )
 
-// benchQuery is a realistic body of about 1 KiB that passes the checks
-// (shared with the guard section of make bench).
-var benchQuery = func() string {
-	b, err := os.ReadFile("testdata/bench_query.sql")
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}()
-
-// benchBody returns a passing body of just under size bytes.
-func benchBody(size int) string {
-	var b strings.Builder
-	for b.Len() < size-len(benchQuery)-40 {
-		if b.Len() > 0 {
-			b.WriteString("UNION ALL\n")
-		}
-		b.WriteString("SELECT * FROM (\n")
-		b.WriteString(benchQuery)
-		b.WriteString(")\n")
-	}
-	return b.String()
-}
-
 func TestBenchBodiesPass(t *testing.T) {
-	for _, body := range []string{benchQuery, benchBody(64 << 10)} {
+	for _, body := range []string{guardtest.Query, guardtest.Body(64 << 10)} {
 		if fs := CheckBody(body, opts); len(fs) > 0 {
 			t.Errorf("bench body of %d bytes is refused:\n%s", len(body), Format(fs))
 		}
@@ -61,8 +37,8 @@ func benchmarkCheck(b *testing.B, body string) {
 	}
 }
 
-func BenchmarkCheck1K(b *testing.B)  { benchmarkCheck(b, benchQuery) }
-func BenchmarkCheck64K(b *testing.B) { benchmarkCheck(b, benchBody(64<<10)) }
+func BenchmarkCheck1K(b *testing.B)  { benchmarkCheck(b, guardtest.Query) }
+func BenchmarkCheck64K(b *testing.B) { benchmarkCheck(b, guardtest.Body(64<<10)) }
 
 // cpuTime is the CPU time of the whole process (garbage collection included),
 // which stays meaningful on a loaded machine where wall time does not.

@@ -134,9 +134,11 @@ func checkPair(c *collector, t, n *sqlscan.Token, first bool) {
 	if n != nil {
 		nkw = n.Keyword()
 		if w := embeddedStatement(kw, nkw, n); w != "" && !first {
-			c.add(RuleStatement, t.Start, n.End, t.Text+" "+n.Text,
-				fmt.Sprintf("%s %s at %d:%d %s; a body may only read", t.Text, n.Text, t.Start.Line, t.Start.Col, w),
-				"remove the statement and send only the query; the server writes datasets itself (declare_table, declare_flow)")
+			if c.room(RuleStatement) {
+				c.add(RuleStatement, t.Start, n.End, t.Text+" "+n.Text,
+					fmt.Sprintf("%s %s at %d:%d %s; a body may only read", t.Text, n.Text, t.Start.Line, t.Start.Col, w),
+					"remove the statement and send only the query; the server writes datasets itself (declare_table, declare_flow)")
+			}
 		}
 	}
 	checkConstruct(c, kw, nkw, t, n)
@@ -228,25 +230,35 @@ func embeddedStatement(kw, nkw string, n *sqlscan.Token) string {
 func checkConstruct(c *collector, kw, nkw string, t, n *sqlscan.Token) {
 	switch {
 	case kw == "USING" && n != nil && n.Kind == sqlscan.String:
-		c.add(RuleScriptTransform, t.Start, n.End, t.Text+" "+n.Text,
-			fmt.Sprintf("USING %s at %d:%d runs a shell command (script transform)", quote(n.Text), t.Start.Line, t.Start.Col),
-			"remove TRANSFORM/MAP/REDUCE ... USING '...'; compute the columns with built-in SQL functions instead")
+		if c.room(RuleScriptTransform) {
+			c.add(RuleScriptTransform, t.Start, n.End, t.Text+" "+n.Text,
+				fmt.Sprintf("USING %s at %d:%d runs a shell command (script transform)", quote(n.Text), t.Start.Line, t.Start.Col),
+				"remove TRANSFORM/MAP/REDUCE ... USING '...'; compute the columns with built-in SQL functions instead")
+		}
 	case kw == "RECORDREADER" || kw == "RECORDWRITER":
-		c.add(RuleScriptTransform, t.Start, t.End, t.Text,
-			fmt.Sprintf("%s at %d:%d loads a class for a script transform", t.Text, t.Start.Line, t.Start.Col),
-			"remove the script transform; compute the columns with built-in SQL functions instead")
+		if c.room(RuleScriptTransform) {
+			c.add(RuleScriptTransform, t.Start, t.End, t.Text,
+				fmt.Sprintf("%s at %d:%d loads a class for a script transform", t.Text, t.Start.Line, t.Start.Col),
+				"remove the script transform; compute the columns with built-in SQL functions instead")
+		}
 	case kw == "ROW" && nkw == "FORMAT":
-		c.add(RuleScriptTransform, t.Start, n.End, t.Text+" "+n.Text,
-			fmt.Sprintf("ROW FORMAT at %d:%d belongs to a script transform", t.Start.Line, t.Start.Col),
-			"remove the script transform; compute the columns with built-in SQL functions instead")
+		if c.room(RuleScriptTransform) {
+			c.add(RuleScriptTransform, t.Start, n.End, t.Text+" "+n.Text,
+				fmt.Sprintf("ROW FORMAT at %d:%d belongs to a script transform", t.Start.Line, t.Start.Col),
+				"remove the script transform; compute the columns with built-in SQL functions instead")
+		}
 	case kw == "IDENTIFIER" && n != nil && n.Kind == sqlscan.Punct && n.Text == "(":
-		c.add(RuleIdentifierClause, t.Start, n.End, t.Text+"(",
-			fmt.Sprintf("IDENTIFIER(...) at %d:%d computes a name at run time", t.Start.Line, t.Start.Col),
-			"write the table, column or function name directly, e.g. FROM spark_catalog.samples.orders")
+		if c.room(RuleIdentifierClause) {
+			c.add(RuleIdentifierClause, t.Start, n.End, t.Text+"(",
+				fmt.Sprintf("IDENTIFIER(...) at %d:%d computes a name at run time", t.Start.Line, t.Start.Col),
+				"write the table, column or function name directly, e.g. FROM spark_catalog.samples.orders")
+		}
 	case kw == "WITH" && nkw == "RECURSIVE":
-		c.add(RuleRecursiveCTE, t.Start, n.End, t.Text+" "+n.Text,
-			fmt.Sprintf("WITH RECURSIVE at %d:%d is not allowed", t.Start.Line, t.Start.Col),
-			"rewrite the query without recursion, e.g. with a join against a range(...) of the depths you need")
+		if c.room(RuleRecursiveCTE) {
+			c.add(RuleRecursiveCTE, t.Start, n.End, t.Text+" "+n.Text,
+				fmt.Sprintf("WITH RECURSIVE at %d:%d is not allowed", t.Start.Line, t.Start.Col),
+				"rewrite the query without recursion, e.g. with a join against a range(...) of the depths you need")
+		}
 	}
 }
 
@@ -273,6 +285,7 @@ type checker struct {
 	w       *work
 	opts    *CheckOptions
 	allowed string     // summary of what may be read, built on first use
+	parts   []string   // store of the report's source name parts
 	globs   [][]string // AllowedSources split and lower-cased, built on first use
 }
 

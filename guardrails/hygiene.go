@@ -36,6 +36,18 @@ func (c *collector) add(rule string, start, end sqlscan.Pos, got, msg, hint stri
 	c.findings = append(c.findings, Finding{Rule: rule, Start: start, End: end, Got: shorten(got), Message: msg, Hint: hint})
 }
 
+// room reports whether a finding of rule would still be listed. When it
+// would not, it counts the finding, so that a body with thousands of the
+// same problem costs no message formatting: build a finding and add it
+// only when room says so.
+func (c *collector) room(rule string) bool {
+	if c.count[rule] < maxPerRule {
+		return true
+	}
+	c.count[rule]++
+	return false
+}
+
 // finish notes the findings left out and returns the findings in source order.
 func (c *collector) finish() []Finding {
 	for rule, n := range c.count {
@@ -117,19 +129,25 @@ func checkChars(c *collector, body string, toks []sqlscan.Token) {
 		start, stop := c.pos.pos(runStart), c.pos.pos(end)
 		switch runRule {
 		case RuleUTF8:
-			c.add(RuleUTF8, start, stop, fmt.Sprintf("%q", got),
-				fmt.Sprintf("the query body is not valid UTF-8 (bytes %q at %d:%d)", got, start.Line, start.Col),
-				"send the query as UTF-8 text")
+			if c.room(RuleUTF8) {
+				c.add(RuleUTF8, start, stop, fmt.Sprintf("%q", got),
+					fmt.Sprintf("the query body is not valid UTF-8 (bytes %q at %d:%d)", got, start.Line, start.Col),
+					"send the query as UTF-8 text")
+			}
 		case RuleControlChar:
 			r, _ := utf8.DecodeRuneInString(got)
-			c.add(RuleControlChar, start, stop, fmt.Sprintf("%q", got),
-				fmt.Sprintf("%s %s at %d:%d is not allowed", charKind(r), runeName(r), start.Line, start.Col),
-				"remove it; separate tokens with spaces, tabs and newlines only, and write special characters inside string literals as escapes such as '\\t' or with char(n)")
+			if c.room(RuleControlChar) {
+				c.add(RuleControlChar, start, stop, fmt.Sprintf("%q", got),
+					fmt.Sprintf("%s %s at %d:%d is not allowed", charKind(r), runeName(r), start.Line, start.Col),
+					"remove it; separate tokens with spaces, tabs and newlines only, and write special characters inside string literals as escapes such as '\\t' or with char(n)")
+			}
 		case RuleNonASCII:
 			r, _ := utf8.DecodeRuneInString(got)
-			c.add(RuleNonASCII, start, stop, got,
-				fmt.Sprintf("non-ASCII text %s (%s) at %d:%d is outside a string literal or quoted identifier", quote(got), runeName(r), start.Line, start.Col),
-				nonASCIIHint(r))
+			if c.room(RuleNonASCII) {
+				c.add(RuleNonASCII, start, stop, got,
+					fmt.Sprintf("non-ASCII text %s (%s) at %d:%d is outside a string literal or quoted identifier", quote(got), runeName(r), start.Line, start.Col),
+					nonASCIIHint(r))
+			}
 		}
 		runRule = ""
 	}
@@ -230,9 +248,11 @@ func checkTokens(c *collector, w *work, toks []sqlscan.Token, maxDepth int) {
 		case sqlscan.Punct:
 			switch t.Text {
 			case ";":
-				c.add(RuleSemicolon, t.Start, t.End, t.Text,
-					fmt.Sprintf("';' at %d:%d ends a statement; a body must be exactly one query", t.Start.Line, t.Start.Col),
-					"remove the ';' and anything after it; send one query per call")
+				if c.room(RuleSemicolon) {
+					c.add(RuleSemicolon, t.Start, t.End, t.Text,
+						fmt.Sprintf("';' at %d:%d ends a statement; a body must be exactly one query", t.Start.Line, t.Start.Col),
+						"remove the ';' and anything after it; send one query per call")
+				}
 			case "(":
 				stack = append(stack, int32(i))
 				if len(stack) > maxDepth && !depthReported {
@@ -243,21 +263,27 @@ func checkTokens(c *collector, w *work, toks []sqlscan.Token, maxDepth int) {
 				}
 			case ")":
 				if len(stack) == 0 {
-					c.add(RuleParenUnbalanced, t.Start, t.End, t.Text,
-						fmt.Sprintf("')' at %d:%d has no matching '('", t.Start.Line, t.Start.Col),
-						"remove the extra ')'; the body must be one complete query with balanced parentheses")
+					if c.room(RuleParenUnbalanced) {
+						c.add(RuleParenUnbalanced, t.Start, t.End, t.Text,
+							fmt.Sprintf("')' at %d:%d has no matching '('", t.Start.Line, t.Start.Col),
+							"remove the extra ')'; the body must be one complete query with balanced parentheses")
+					}
 					continue
 				}
 				stack = stack[:len(stack)-1]
 			}
 		case sqlscan.Hint:
-			c.add(RuleHint, t.Start, t.End, t.Text,
-				fmt.Sprintf("optimizer hint %s at %d:%d is not allowed", quote(t.Text), t.Start.Line, t.Start.Col),
-				"remove the /*+ ... */ hint; the engine chooses join strategies and partitioning itself")
+			if c.room(RuleHint) {
+				c.add(RuleHint, t.Start, t.End, t.Text,
+					fmt.Sprintf("optimizer hint %s at %d:%d is not allowed", quote(t.Text), t.Start.Line, t.Start.Col),
+					"remove the /*+ ... */ hint; the engine chooses join strategies and partitioning itself")
+			}
 		case sqlscan.Param:
-			c.add(RuleParameter, t.Start, t.End, t.Text,
-				fmt.Sprintf("parameter marker %s at %d:%d is not allowed; bodies are not parameterized", quote(t.Text), t.Start.Line, t.Start.Col),
-				"write the value as a literal instead of a marker; to read a field of a variant or JSON column write it right after the column (col:field) or use variant_get(col, '$.field')")
+			if c.room(RuleParameter) {
+				c.add(RuleParameter, t.Start, t.End, t.Text,
+					fmt.Sprintf("parameter marker %s at %d:%d is not allowed; bodies are not parameterized", quote(t.Text), t.Start.Line, t.Start.Col),
+					"write the value as a literal instead of a marker; to read a field of a variant or JSON column write it right after the column (col:field) or use variant_get(col, '$.field')")
+			}
 		case sqlscan.Variable:
 			reportVariable(c, t, 0)
 		case sqlscan.String, sqlscan.Comment:
@@ -269,17 +295,21 @@ func checkTokens(c *collector, w *work, toks []sqlscan.Token, maxDepth int) {
 			}
 		case sqlscan.Invalid:
 			if r, _ := utf8.DecodeRuneInString(t.Text); r > 0x20 && r < 0x7f {
-				c.add(RuleInvalidChar, t.Start, t.End, t.Text,
-					fmt.Sprintf("character %s at %d:%d is not valid in Spark SQL", quote(t.Text), t.Start.Line, t.Start.Col),
-					"remove it, or put it inside a '...' string literal")
+				if c.room(RuleInvalidChar) {
+					c.add(RuleInvalidChar, t.Start, t.End, t.Text,
+						fmt.Sprintf("character %s at %d:%d is not valid in Spark SQL", quote(t.Text), t.Start.Line, t.Start.Col),
+						"remove it, or put it inside a '...' string literal")
+				}
 			}
 		}
 	}
 	for _, o := range stack {
 		t := &toks[o]
-		c.add(RuleParenUnbalanced, t.Start, t.End, "(",
-			fmt.Sprintf("'(' at %d:%d is never closed", t.Start.Line, t.Start.Col),
-			"add the missing ')'; the body must be one complete query with balanced parentheses")
+		if c.room(RuleParenUnbalanced) {
+			c.add(RuleParenUnbalanced, t.Start, t.End, "(",
+				fmt.Sprintf("'(' at %d:%d is never closed", t.Start.Line, t.Start.Col),
+				"add the missing ')'; the body must be one complete query with balanced parentheses")
+		}
 	}
 }
 
@@ -307,9 +337,11 @@ func reportVariable(c *collector, t *sqlscan.Token, k int) {
 		got = got[:j+1]
 		end = posIn(t, k+j+1)
 	}
-	c.add(RuleVariable, start, end, got,
-		fmt.Sprintf("%s at %d:%d is a variable reference, which Spark substitutes into the text before parsing (even inside strings and comments)", quote(got), start.Line, start.Col),
-		"remove '${...}'; write the value itself, or build the characters with concat('$', '{') if you need them in a string")
+	if c.room(RuleVariable) {
+		c.add(RuleVariable, start, end, got,
+			fmt.Sprintf("%s at %d:%d is a variable reference, which Spark substitutes into the text before parsing (even inside strings and comments)", quote(got), start.Line, start.Col),
+			"remove '${...}'; write the value itself, or build the characters with concat('$', '{') if you need them in a string")
+	}
 }
 
 // checkContinuation reports a "--" comment that a trailing backslash
@@ -318,9 +350,11 @@ func checkContinuation(c *collector, t *sqlscan.Token) {
 	for k := 0; k+1 < len(t.Text); k++ {
 		if t.Text[k] == '\\' && (t.Text[k+1] == '\n' || t.Text[k+1] == '\r') {
 			start := posIn(t, k)
-			c.add(RuleCommentContinuation, start, posIn(t, k+1), "\\",
-				fmt.Sprintf("the '--' comment at %d:%d ends with a backslash, which makes Spark continue the comment onto the next line", t.Start.Line, t.Start.Col),
-				"remove the backslash at the end of the comment line, or write the comment as /* ... */")
+			if c.room(RuleCommentContinuation) {
+				c.add(RuleCommentContinuation, start, posIn(t, k+1), "\\",
+					fmt.Sprintf("the '--' comment at %d:%d ends with a backslash, which makes Spark continue the comment onto the next line", t.Start.Line, t.Start.Col),
+					"remove the backslash at the end of the comment line, or write the comment as /* ... */")
+			}
 			return
 		}
 	}
@@ -336,20 +370,28 @@ func checkLexError(c *collector, err error) {
 	end := c.pos.pos(len(c.body))
 	switch e.Rule {
 	case sqlscan.RuleUnclosedString:
-		c.add(RuleUnclosedString, at, end, c.body[at.Offset:],
-			fmt.Sprintf("the string literal starting at %d:%d is never closed", at.Line, at.Col),
-			"close it with the same quote it starts with; inside '...' write a quote as \\' or ''")
+		if c.room(RuleUnclosedString) {
+			c.add(RuleUnclosedString, at, end, c.body[at.Offset:],
+				fmt.Sprintf("the string literal starting at %d:%d is never closed", at.Line, at.Col),
+				"close it with the same quote it starts with; inside '...' write a quote as \\' or ''")
+		}
 	case sqlscan.RuleUnclosedQuotedIdent:
-		c.add(RuleUnclosedIdentifier, at, end, c.body[at.Offset:],
-			fmt.Sprintf("the backquoted identifier starting at %d:%d is never closed", at.Line, at.Col),
-			"close it with a backquote `; inside it write a backquote as ``")
+		if c.room(RuleUnclosedIdentifier) {
+			c.add(RuleUnclosedIdentifier, at, end, c.body[at.Offset:],
+				fmt.Sprintf("the backquoted identifier starting at %d:%d is never closed", at.Line, at.Col),
+				"close it with a backquote `; inside it write a backquote as ``")
+		}
 	case sqlscan.RuleUnclosedComment:
-		c.add(RuleUnclosedComment, at, end, c.body[at.Offset:],
-			fmt.Sprintf("the /* comment starting at %d:%d is never closed (comments nest: every /* needs its own */)", at.Line, at.Col),
-			"close the comment with */, one for each /* inside it")
+		if c.room(RuleUnclosedComment) {
+			c.add(RuleUnclosedComment, at, end, c.body[at.Offset:],
+				fmt.Sprintf("the /* comment starting at %d:%d is never closed (comments nest: every /* needs its own */)", at.Line, at.Col),
+				"close the comment with */, one for each /* inside it")
+		}
 	case sqlscan.RuleUnclosedHint:
-		c.add(RuleUnclosedHint, at, end, c.body[at.Offset:],
-			fmt.Sprintf("the /*+ hint starting at %d:%d is never closed", at.Line, at.Col),
-			"remove the /*+ ... hint; hints are not allowed")
+		if c.room(RuleUnclosedHint) {
+			c.add(RuleUnclosedHint, at, end, c.body[at.Offset:],
+				fmt.Sprintf("the /*+ hint starting at %d:%d is never closed", at.Line, at.Col),
+				"remove the /*+ ... hint; hints are not allowed")
+		}
 	}
 }

@@ -2,7 +2,6 @@ package guardrails
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -32,36 +31,48 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 			continue
 		}
 		if r.Stream && !k.opts.AllowStream {
-			c.add(RuleStream, r.Start, r.End, got,
-				fmt.Sprintf("STREAM read of %s at %s is only allowed in streaming tables and flows", quote(got), at),
-				"read it as a batch table without STREAM, or declare a streaming table or flow for a streaming read")
+			if c.room(RuleStream) {
+				c.add(RuleStream, r.Start, r.End, got,
+					fmt.Sprintf("STREAM read of %s at %s is only allowed in streaming tables and flows", quote(got), at),
+					"read it as a batch table without STREAM, or declare a streaming table or flow for a streaming read")
+			}
 		}
 		if r.Path {
-			c.add(RulePathRead, r.Start, r.End, got,
-				fmt.Sprintf("%s at %s reads files by path", quote(got), at),
-				"read a catalog table instead ("+k.allowedSummary()+")")
+			if c.room(RulePathRead) {
+				c.add(RulePathRead, r.Start, r.End, got,
+					fmt.Sprintf("%s at %s reads files by path", quote(got), at),
+					"read a catalog table instead ("+k.allowedSummary()+")")
+			}
 			continue
 		}
 		if r.TimeTravel {
-			c.add(RuleTimeTravel, r.Start, r.End, got,
-				fmt.Sprintf("time travel on %s at %s reads an earlier version of the table", quote(got), at),
-				"remove the VERSION/TIMESTAMP AS OF (or @...) clause; only the current version may be read")
+			if c.room(RuleTimeTravel) {
+				c.add(RuleTimeTravel, r.Start, r.End, got,
+					fmt.Sprintf("time travel on %s at %s reads an earlier version of the table", quote(got), at),
+					"remove the VERSION/TIMESTAMP AS OF (or @...) clause; only the current version may be read")
+			}
 		}
 		if r.Changes {
-			c.add(RuleChanges, r.Start, r.End, got,
-				fmt.Sprintf("CHANGES FROM on %s at %s reads the table's change feed", quote(got), at),
-				"remove the CHANGES clause and read the table's current content")
+			if c.room(RuleChanges) {
+				c.add(RuleChanges, r.Start, r.End, got,
+					fmt.Sprintf("CHANGES FROM on %s at %s reads the table's change feed", quote(got), at),
+					"remove the CHANGES clause and read the table's current content")
+			}
 		}
 		if r.Options {
-			c.add(RuleTableOptions, r.Start, r.End, got,
-				fmt.Sprintf("the WITH (...) options after %s at %s are not allowed", quote(got), at),
-				"remove the WITH (...) clause after the table name")
+			if c.room(RuleTableOptions) {
+				c.add(RuleTableOptions, r.Start, r.End, got,
+					fmt.Sprintf("the WITH (...) options after %s at %s are not allowed", quote(got), at),
+					"remove the WITH (...) clause after the table name")
+			}
 		}
 		for j, p := range r.Parts[:len(r.Parts)-1] {
 			if strings.EqualFold(p, "global_temp") && (j == 0 || len(r.Parts) == 3 && j == 1) {
-				c.add(RuleGlobalTemp, r.Start, r.End, got,
-					fmt.Sprintf("%s at %s is a global temporary view, shared by every session", quote(got), at),
-					"read an allowed source instead ("+k.allowedSummary()+")")
+				if c.room(RuleGlobalTemp) {
+					c.add(RuleGlobalTemp, r.Start, r.End, got,
+						fmt.Sprintf("%s at %s is a global temporary view, shared by every session", quote(got), at),
+						"read an allowed source instead ("+k.allowedSummary()+")")
+				}
 			}
 		}
 		key := srcKey{text: got, stream: r.Stream}
@@ -72,13 +83,17 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 		}
 		switch {
 		case !seen.ok:
-			c.add(RuleScopeName, r.Start, r.End, got,
-				fmt.Sprintf("the table name %s at %s cannot be qualified as catalog.schema.table", quote(got), at),
-				"name the table as catalog.schema.table ("+k.allowedSummary()+")")
+			if c.room(RuleScopeName) {
+				c.add(RuleScopeName, r.Start, r.End, got,
+					fmt.Sprintf("the table name %s at %s cannot be qualified as catalog.schema.table", quote(got), at),
+					"name the table as catalog.schema.table ("+k.allowedSummary()+")")
+			}
 		case !seen.allowed:
-			c.add(RuleScopeRead, r.Start, r.End, got,
-				fmt.Sprintf("source %s is not an allowed source (%s); read one of those instead", displayName(seen.parts), k.allowedSummary()),
-				"read one of the allowed sources or datasets, qualified as catalog.schema.table; list_sources shows what may be read")
+			if c.room(RuleScopeRead) {
+				c.add(RuleScopeRead, r.Start, r.End, got,
+					fmt.Sprintf("source %s is not an allowed source (%s); read one of those instead", displayName(seen.parts), k.allowedSummary()),
+					"read one of the allowed sources or datasets, qualified as catalog.schema.table; list_sources shows what may be read")
+			}
 		}
 	}
 }
@@ -88,8 +103,15 @@ func (k *checker) relations(res *sqlscan.Result, rep *Report) {
 func (k *checker) source(r *sqlscan.Relation, rep *Report) srcSeen {
 	var buf [3]string
 	parts, dataset, ok := k.qualify(r.Parts, &buf)
-	// The scanner's name parts live only until its next scan.
-	parts = slices.Clone(parts)
+	// The scanner's name parts live only until its next scan: copy them to
+	// the report's own store (a slice of it per source, capped so that
+	// appends never overlap).
+	if len(k.parts)+len(parts) > cap(k.parts) {
+		k.parts = make([]string, 0, max(2*cap(k.parts), 3*len(rep.Sources)+16, len(parts)))
+	}
+	at := len(k.parts)
+	k.parts = append(k.parts, parts...)
+	parts = k.parts[at:len(k.parts):len(k.parts)]
 	rep.Sources = append(rep.Sources, Source{Parts: parts, Dataset: dataset, Stream: r.Stream, Start: r.Start, End: r.End})
 	return srcSeen{ok: ok, allowed: ok && (dataset != "" || k.allowedSource(parts)), parts: parts}
 }
@@ -98,9 +120,11 @@ func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
 	if tableFunctions[strings.ToLower(r.Function)] {
 		return
 	}
-	k.c.add(RuleTableFunction, r.Start, r.End, got,
-		fmt.Sprintf("table function %s at %s is not allowed in FROM", quote(r.Function), at),
-		"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest, json_table and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
+	if k.c.room(RuleTableFunction) {
+		k.c.add(RuleTableFunction, r.Start, r.End, got,
+			fmt.Sprintf("table function %s at %s is not allowed in FROM", quote(r.Function), at),
+			"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest, json_table and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
+	}
 }
 
 // qualify fills in the default catalog and schema, in buf when it adds
@@ -242,14 +266,18 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 		got := k.c.body[f.Start.Offset:f.End.Offset]
 		at := lazyPos(f.Start)
 		if builtinSet[last] && !fp.allows(last) {
-			k.c.add(RuleFunctionPolicy, f.Start, f.End, got,
-				fmt.Sprintf("function %s at %s is not allowed by the server's policy", quote(full), at), fp.hint(last))
+			if k.c.room(RuleFunctionPolicy) {
+				k.c.add(RuleFunctionPolicy, f.Start, f.End, got,
+					fmt.Sprintf("function %s at %s is not allowed by the server's policy", quote(full), at), fp.hint(last))
+			}
 			continue
 		}
 		if why, ok := deniedFunctions[last]; ok {
-			k.c.add(RuleFunctionDenied, f.Start, f.End, got,
-				fmt.Sprintf("function %s at %s is not allowed: it %s", quote(full), at, why),
-				"remove the call; use built-in SQL functions and expressions instead")
+			if k.c.room(RuleFunctionDenied) {
+				k.c.add(RuleFunctionDenied, f.Start, f.End, got,
+					fmt.Sprintf("function %s at %s is not allowed: it %s", quote(full), at, why),
+					"remove the call; use built-in SQL functions and expressions instead")
+			}
 			continue
 		}
 		builtinQualified := len(f.Name) == 1 ||
@@ -257,6 +285,9 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 			len(f.Name) == 3 && strings.EqualFold(f.Name[0], "system") && strings.EqualFold(f.Name[1], "builtin")
 		if builtinQualified && builtinSet[last] {
 			seen[full] = true
+			continue
+		}
+		if !k.c.room(RuleFunctionUnknown) {
 			continue
 		}
 		msg := fmt.Sprintf("function %s at %s is not a Spark built-in function; user-defined and catalog functions are not allowed", quote(full), at)

@@ -36,15 +36,21 @@ type srcSeen struct {
 
 // works keeps a few work areas between checks. Unlike a sync.Pool it
 // survives garbage collections, which would make the first checks after
-// each one regrow their buffers (the p99 of large bodies). Areas grown by
-// very large bodies are not kept.
-var works = make(chan *work, 8)
+// each one regrow their buffers (the p99 of large bodies). One more area,
+// big, is kept for bodies with up to 64 Ki tokens (a 64 KiB body of
+// one-byte tokens); larger areas are not kept.
+var (
+	works = make(chan *work, 8)
+	big   = make(chan *work, 1)
+)
 
-// maxKeptTokens is the largest token buffer kept between checks (a 64 KiB
-// body has about 15,000 tokens); maxKeptNames bounds the name tables.
+// A work area holding up to maxKeptTokens tokens (2 MiB: a realistic 64
+// KiB body has about 15,000) goes back to works, one up to maxBigTokens to
+// big; maxKeptNames bounds the name tables.
 const (
 	maxKeptTokens = 1 << 15
-	maxKeptNames  = 1 << 12
+	maxBigTokens  = 1 << 16
+	maxKeptNames  = 1 << 14
 )
 
 func getWork() *work {
@@ -52,20 +58,35 @@ func getWork() *work {
 	case w := <-works:
 		return w
 	default:
+	}
+	select {
+	case w := <-big:
+		return w
+	default:
 		return &work{sources: map[srcKey]srcSeen{}, fns: map[string]bool{}, lower: map[string]string{}}
 	}
 }
 
 func putWork(w *work) {
-	if w.sc.TokenCap() > maxKeptTokens || len(w.sources) > maxKeptNames || len(w.fns) > maxKeptNames || len(w.lower) > maxKeptNames {
+	n := w.sc.TokenCap()
+	if n > maxBigTokens || len(w.lower) > maxKeptNames {
 		return
 	}
-	// The keys are slices of the body: clear them so that it can be freed.
+	// Maps keep the memory of their largest size: start over after a body
+	// with thousands of names. The keys are slices of the body: clear them
+	// so that it can be freed.
+	if len(w.sources) > maxKeptNames || len(w.fns) > maxKeptNames {
+		w.sources, w.fns = map[srcKey]srcSeen{}, map[string]bool{}
+	}
 	clear(w.sources)
 	clear(w.fns)
 	w.parens = w.parens[:0]
+	pool := works
+	if n > maxKeptTokens {
+		pool = big
+	}
 	select {
-	case works <- w:
+	case pool <- w:
 	default:
 	}
 }

@@ -2,38 +2,14 @@ package sqlscan
 
 import (
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sdp-mcp/sdp-mcp/guardrails/guardtest"
 )
-
-// benchQuery is a realistic pipeline query body of about 1 KiB, the same
-// one the guard's benchmarks use.
-var benchQuery = func() string {
-	b, err := os.ReadFile("../testdata/bench_query.sql")
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}()
-
-// benchBody returns a body of about size bytes made of repeated queries
-// joined with UNION ALL.
-func benchBody(size int) string {
-	var b strings.Builder
-	for b.Len() < size-len(benchQuery) {
-		if b.Len() > 0 {
-			b.WriteString("UNION ALL\n")
-		}
-		b.WriteString("SELECT * FROM (\n")
-		b.WriteString(benchQuery)
-		b.WriteString(")\n")
-	}
-	return b.String()
-}
 
 func benchmarkScan(b *testing.B, src string) {
 	b.SetBytes(int64(len(src)))
@@ -73,11 +49,11 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func BenchmarkScan1K(b *testing.B)  { benchmarkScan(b, benchQuery) }
-func BenchmarkScan64K(b *testing.B) { benchmarkScan(b, benchBody(64<<10)) }
+func BenchmarkScan1K(b *testing.B)  { benchmarkScan(b, guardtest.Query) }
+func BenchmarkScan64K(b *testing.B) { benchmarkScan(b, guardtest.Body(64<<10)) }
 
 func BenchmarkTokenize64K(b *testing.B) {
-	src := benchBody(64 << 10)
+	src := guardtest.Body(64 << 10)
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	measure(b, func() {
@@ -144,7 +120,7 @@ func BenchmarkScanPathological(b *testing.B) {
 }
 
 func BenchmarkScanner64K(b *testing.B) {
-	src := benchBody(64 << 10)
+	src := guardtest.Body(64 << 10)
 	var s Scanner
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()

@@ -103,7 +103,11 @@ func (l *lexer) push(kind Kind, start Pos, text, value string, key uint16) {
 	if n < cap(l.toks) {
 		l.toks = l.toks[:n+1]
 	} else {
-		l.toks = append(l.toks, Token{})
+		// The estimate was short: grow once to the most tokens the source
+		// can hold (every token is at least one byte).
+		grown := make([]Token, n+1, max(2*n, len(l.src)+1))
+		copy(grown, l.toks)
+		l.toks = grown
 	}
 	t := &l.toks[n]
 	t.Kind, t.key, t.Text, t.Value, t.Start, t.End = kind, key, text, value, start, l.pos()
