@@ -26,7 +26,7 @@ func (s Source) Name() string { return displayName(s.Parts) }
 // Report is the result of checking one body.
 type Report struct {
 	Findings  []Finding // every problem, in source order; empty means the body may be sent
-	Sources   []Source  // relations read, qualified (including denied ones)
+	Sources   []Source  // relations read, qualified (including denied ones); a name written twice is listed once, at its first place
 	Functions []string  // functions called, as written, without duplicates
 }
 
