@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -46,8 +47,20 @@ func run() error {
 		duration = flag.Duration("duration", 20*time.Second, "length of the load benchmark (at most 30s)")
 		bin      = flag.String("bin", "bin/sdp-mcp", "the sdp-mcp binary for the load benchmark")
 		only     = flag.String("only", "", "run only one part: overhead, guard or load")
+		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the in-process parts (overhead, guard) to this file")
 	)
 	flag.Parse()
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch {
 	case *calls < 10000:
 		return fmt.Errorf("-calls %d: measure at least 10000 calls per tool", *calls)
