@@ -109,6 +109,7 @@ func TestChecklist(t *testing.T) {
 		{"44 read_files", "SELECT * FROM read_files('/x')", nil, []string{RuleTableFunction}},
 		{"44 cloud_files", "SELECT * FROM cloud_files('/x', 'json')", nil, []string{RuleTableFunction}},
 		{"44 read_kafka", "SELECT * FROM read_kafka(bootstrapServers => 'h:9092')", nil, []string{RuleTableFunction}},
+		{"44 json_table (not in Spark 4.3)", "SELECT * FROM json_table(t.j, '$.a') jt, t", nil, []string{RuleTableFunction}},
 		{"45", "SELECT * FROM prod.finance.salaries", nil, []string{RuleScopeRead}},
 		{"46 backquoted", "SELECT * FROM `prod`.`finance`.`salaries`", nil, []string{RuleScopeRead}},
 		{"46 case", "SELECT * FROM PROD.Finance.SALARIES", nil, []string{RuleScopeRead}},

@@ -28,7 +28,7 @@
 //   - the function allow-list: every call must be an unqualified (or
 //     builtin./system.builtin.-qualified) Spark built-in that is not denied
 //     (reflect, java_method, try_reflect, ...); table functions in FROM must
-//     be built-in generators, range, unnest or json_table.
+//     be built-in generators, range or unnest.
 //
 // The tokens, relations and calls come from package sqlscan, which mirrors
 // Spark's lexer; see its documentation for what a text scanner cannot see.

@@ -123,7 +123,7 @@ func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
 	if k.c.room(RuleTableFunction) {
 		k.c.add(RuleTableFunction, r.Start, r.End, got,
 			fmt.Sprintf("table function %s at %s is not allowed in FROM", quote(r.Function), at),
-			"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest, json_table and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
+			"read an allowed table instead ("+k.allowedSummary()+"); the allowed table functions are range, unnest and the built-in generators (explode, inline, posexplode, stack, json_tuple, ...)")
 	}
 }
 
