@@ -96,7 +96,15 @@ func pathological() map[string]string {
 }
 
 func TestScanPathological(t *testing.T) {
-	for name, src := range pathological() {
+	cases := pathological()
+	shapes, err := guardtest.Adversarial(64 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shapes {
+		cases["guard: "+s.Name] = s.Body
+	}
+	for name, src := range cases {
 		t0 := time.Now()
 		if _, err := Scan(src); err != nil {
 			var e *Error
