@@ -105,3 +105,11 @@ func shorten(s string) string {
 
 // quote shows text in a message: 'text', shortened.
 func quote(s string) string { return "'" + shorten(s) + "'" }
+
+// Quote shows text in a message the way findings do: 'text', cut to 80
+// bytes on a rune boundary with an ellipsis.
+func Quote(s string) string { return quote(s) }
+
+// Shorten cuts text to the 80 bytes a finding's Got keeps, on a rune
+// boundary, with an ellipsis.
+func Shorten(s string) string { return shorten(s) }

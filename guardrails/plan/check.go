@@ -59,7 +59,7 @@ func Check(p *Plan, opts Options) []guardrails.Finding {
 		case n.Name == "ScriptTransformation":
 			cmd, _, _ := strings.Cut(n.Args, ", [")
 			c.add(RuleScript, cmd,
-				fmt.Sprintf("the query runs the command %s through a script transform", quote(cmd)),
+				fmt.Sprintf("the query runs the command %s through a script transform", guardrails.Quote(cmd)),
 				"remove TRANSFORM/MAP/REDUCE ... USING '...'; compute the columns with built-in SQL functions instead")
 		case n.Leaf() && !known(n.Name):
 			c.add(RuleLeaf, n.Name,
@@ -99,7 +99,7 @@ type checker struct {
 }
 
 func (c *checker) add(rule, got, msg, hint string) {
-	got = shorten(got)
+	got = guardrails.Shorten(got)
 	for _, f := range c.out {
 		if f.Rule == rule && f.Got == got {
 			return
@@ -122,7 +122,7 @@ func (c *checker) relation(r Relation, static map[string]bool) {
 	switch {
 	case r.Parts == nil:
 		c.add(RulePath, r.Node.Name+" "+r.Node.Args,
-			fmt.Sprintf("the plan reads files that have no table name (%s)", quote(r.Node.Name+" "+r.Node.Args)),
+			fmt.Sprintf("the plan reads files that have no table name (%s)", guardrails.Quote(r.Node.Name+" "+r.Node.Args)),
 			"read a catalog table instead ("+c.summary()+")")
 		return
 	case !r.Direct():
@@ -219,7 +219,7 @@ func (c *checker) lineBreaks(sql string) {
 		}
 		if bad {
 			c.add(RuleLineBreak, t.Text,
-				fmt.Sprintf("%s in the query holds a line break; Spark prints it verbatim in the plan, which is checked line by line", quote(t.Text)),
+				fmt.Sprintf("%s in the query holds a line break; Spark prints it verbatim in the plan, which is checked line by line", guardrails.Quote(t.Text)),
 				"remove the line break, or build the value at run time, e.g. concat('a', char(10), 'b')")
 		}
 	}
@@ -227,19 +227,3 @@ func (c *checker) lineBreaks(sql string) {
 
 // key is a relation name for lookups: lower-cased parts joined by NUL.
 func key(parts []string) string { return strings.ToLower(strings.Join(parts, "\x00")) }
-
-const maxGot = 80
-
-// shorten trims s to maxGot bytes, on a rune boundary, with an ellipsis.
-func shorten(s string) string {
-	if len(s) <= maxGot {
-		return s
-	}
-	cut := maxGot
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func quote(s string) string { return "'" + shorten(s) + "'" }
