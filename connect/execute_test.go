@@ -130,16 +130,31 @@ func (f *fakeSpark) AnalyzePlan(context.Context, *sparkpb.AnalyzePlanRequest) (*
 
 func startFake(t *testing.T, f *fakeSpark) *Client {
 	t.Helper()
+	return dialFake(t, "sc://"+serveFake(t, f)+"/;token=t", quickRetries)
+}
+
+// quickRetries keeps retry tests fast.
+var quickRetries = WithRetryPolicy(RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Multiplier: 2})
+
+// serveFake serves a fake Spark Connect service on a loopback port until the
+// test ends and returns its host:port.
+func serveFake(t *testing.T, svc sparkpb.SparkConnectServiceServer) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer()
-	sparkpb.RegisterSparkConnectServiceServer(srv, f)
+	sparkpb.RegisterSparkConnectServiceServer(srv, svc)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)
-	c, err := Dial(context.Background(), fmt.Sprintf("sc://%s/;token=t", ln.Addr()),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Multiplier: 2}))
+	return ln.Addr().String()
+}
+
+// dialFake dials url and closes the client when the test ends.
+func dialFake(t *testing.T, url string, opts ...Option) *Client {
+	t.Helper()
+	c, err := Dial(context.Background(), url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,9 @@ package connect
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 	"testing"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sdp-mcp/sdp-mcp/connect/internal/sparkpb"
@@ -16,14 +12,7 @@ import (
 
 func TestRequestObserverSeesUnaryAndStreamRequests(t *testing.T) {
 	f := &fakeSpark{serverSess: "A", batches: 2}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	sparkpb.RegisterSparkConnectServiceServer(srv, f)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
+	addr := serveFake(t, f)
 
 	type seen struct {
 		method string
@@ -33,17 +22,12 @@ func TestRequestObserverSeesUnaryAndStreamRequests(t *testing.T) {
 		mu  sync.Mutex
 		got []seen
 	)
-	c, err := Dial(context.Background(), fmt.Sprintf("sc://%s/;token=t", ln.Addr()),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Multiplier: 2}),
+	c := dialFake(t, "sc://"+addr+"/;token=t", quickRetries,
 		WithRequestObserver(func(method string, req proto.Message) {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, seen{method, proto.Clone(req)})
 		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.conn.Close() })
 
 	ctx := context.Background()
 	if _, err := c.Collect(ctx, SQL("SELECT 'observed-marker'"), ExecOptions{}); err != nil {
@@ -90,19 +74,7 @@ func TestRequestObserverSeesUnaryAndStreamRequests(t *testing.T) {
 
 func TestRequestObserverNilIsNoop(t *testing.T) {
 	f := &fakeSpark{serverSess: "A", batches: 1}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	sparkpb.RegisterSparkConnectServiceServer(srv, f)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	c, err := Dial(context.Background(), fmt.Sprintf("sc://%s/;token=t", ln.Addr()), WithRequestObserver(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.conn.Close() })
+	c := dialFake(t, "sc://"+serveFake(t, f)+"/;token=t", WithRequestObserver(nil))
 	if _, err := c.Collect(context.Background(), SQL("x"), ExecOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -158,21 +157,7 @@ func startPipelineFake(t *testing.T, f *fakePipelines) *Client {
 	if f.version == "" {
 		f.version = "4.3.0"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	sparkpb.RegisterSparkConnectServiceServer(srv, f)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	c, err := Dial(context.Background(), fmt.Sprintf("sc://%s", ln.Addr()),
-		WithRetryPolicy(RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Multiplier: 2}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.conn.Close() })
-	return c
+	return dialFake(t, "sc://"+serveFake(t, f), quickRetries)
 }
 
 // sparkFailure builds the gRPC error Spark ends a failed run with.
