@@ -297,11 +297,11 @@ func (e *Engine) withCallTimeout(ctx context.Context) (context.Context, context.
 }
 
 // bind returns a copy of p bound to the engine's environment: its catalog,
-// database and storage come from the configuration, whatever p says.
+// database and storage root come from the configuration, whatever p says
+// (runs use its StoragePath, as the saved spec does).
 func (e *Engine) bind(p *pipeline.Pipeline) *pipeline.Pipeline {
 	b := p.Clone()
-	b.Catalog, b.Database = e.cfg.Catalog, e.cfg.Database
-	b.Storage = strings.TrimRight(e.cfg.Storage, "/") + "/" + p.Name
+	b.Catalog, b.Database, b.Storage = e.cfg.Catalog, e.cfg.Database, e.cfg.Storage
 	return b
 }
 

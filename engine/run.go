@@ -64,7 +64,7 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 		}
 		_, err = gr.StartRun(ctx, connect.RunOptions{
 			Refresh: opts.Refresh, FullRefresh: opts.FullRefresh, FullRefreshAll: opts.FullRefreshAll,
-			Storage: b.Storage, Tags: []string{"sdp-mcp-run-" + uuid.NewString()},
+			Storage: b.StoragePath(), Tags: []string{"sdp-mcp-run-" + uuid.NewString()},
 		}, tr.event)
 		if errors.As(err, &failed) {
 			return nil // the run's outcome, not an infrastructure failure
@@ -463,14 +463,15 @@ func (e *Engine) stoppedRun(p *pipeline.Pipeline, g *pipeline.Graph, order []str
 			d.Message = ""
 		}
 	}
-	state := "no dataset had completed"
+	state := "no dataset had completed, so every dataset keeps what it held before this run"
 	if len(done) > 0 {
-		state = "completed before it stopped and keep their data: " + strings.Join(done, ", ")
+		state = "completed before it stopped (their data is kept): " + strings.Join(done, ", ") +
+			"; every other dataset keeps what it held before this run"
 	}
 	res.Failure = &RunFailure{ErrorClass: "ENGINE_STOPPED",
-		Message: fmt.Sprintf("the %s engine stopped during the run (its process is gone, after %s); %s; "+
-			"the other datasets kept what they held before this run (a batch or table write that was cut is not committed, "+
-			"and streaming tables resume from their last committed checkpoint); the pipeline draft is unchanged",
+		Message: fmt.Sprintf("the %s engine stopped during the run (its process is gone; the run had been going for %s); %s "+
+			"(a table write that was cut is not committed, and streaming tables resume from their last committed checkpoint); "+
+			"the pipeline draft is unchanged",
 			stopped.Environment, stopped.Waited.Round(100*time.Millisecond), state),
 		Hint: "retrying is safe: run again; the next call restarts the engine (this takes about half a minute)"}
 	return res
