@@ -130,6 +130,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
 			return nil, err
 		}
+		h.recordHistory(in.Pipeline, pipeline.HistoryPromotion, rec, nil)
 		return nil, refused(vps)
 	}
 
@@ -145,6 +146,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
 		return nil, err
 	}
+	h.recordHistory(in.Pipeline, pipeline.HistoryPromotion, rec, nil)
 	ro := runOut(res, sum)
 	out := &promoteOutput{OK: ro.OK, PipelineHash: sum, Environment: config.Production,
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
