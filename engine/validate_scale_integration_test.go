@@ -140,3 +140,33 @@ func TestIncrementalValidation(t *testing.T) {
 	}
 	validate("engine changed", 4, dryRunFull)
 }
+
+// TestAnalyzerLimitIsAProblem: a body nested beyond what Spark's analyzer
+// resolves is a problem on its dataset, with the Spark message and a hint,
+// not an engine failure.
+func TestAnalyzerLimitIsAProblem(t *testing.T) {
+	e := newEnv(t, 5*time.Minute)
+	var b strings.Builder
+	b.WriteString("WITH c0 AS (SELECT 1 AS x)")
+	const depth = 150
+	for i := 1; i <= depth; i++ {
+		fmt.Fprintf(&b, ", c%d AS (SELECT x + 1 AS x FROM c%d)", i, i-1)
+	}
+	fmt.Fprintf(&b, " SELECT x FROM c%d", depth)
+	p := pipe(t, "nested", []pipeline.Dataset{
+		{Name: "fine", Kind: pipeline.MaterializedView, Query: "SELECT 1 AS one"},
+		{Name: "deep", Kind: pipeline.MaterializedView, Query: b.String()},
+	})
+	v, err := e.eng.Validate(e.ctx, p)
+	if err != nil {
+		t.Fatalf("validate: %v (want a problem on the dataset)", err)
+	}
+	t.Logf("problems: %s", problemsText(v.Problems))
+	got := problemsOn(v.Problems, "deep")
+	if v.OK || len(got) == 0 || !strings.Contains(got[0].Message, "Max iterations") || !strings.Contains(got[0].Fix, "split") {
+		t.Errorf("problems about deep: %s", problemsText(got))
+	}
+	if len(problemsOn(v.Problems, "fine")) > 0 {
+		t.Errorf("problems about fine: %s", problemsText(v.Problems))
+	}
+}
