@@ -49,7 +49,8 @@ func TestDeepChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("preview d99: %s", time.Since(t0))
-	if got := fmt.Sprint(res.Rows); got != "[[1 99] [2 109]]" {
+	rows := fmt.Sprint(res.Rows)
+	if got := rows; got != "[[1 99] [2 109]]" && got != "[[2 109] [1 99]]" {
 		t.Errorf("preview d99 rows: %s", got)
 	}
 }
