@@ -40,6 +40,7 @@ data in <workspace>/sandbox/<format>/). Java 17+ and Python 3.10+ are required.`
 		newSandboxStopCmd(a),
 		newSandboxStatusCmd(a),
 		newSandboxSparkVersionCmd(a),
+		newSandboxSamplesCmd(a),
 	)
 	return cmd
 }
