@@ -24,10 +24,12 @@ build:
 
 # Runs the MCP server on its embedded default: the local sandbox Spark
 # Connect server (started first, installing pyspark into the cache on first
-# use), served over streamable HTTP on loopback at http://127.0.0.1:8765/mcp.
+# use) with the sample data set loaded (once: a loaded sandbox is left as
+# it is), served over streamable HTTP on loopback at http://127.0.0.1:8765/mcp.
 # Ctrl-C stops the server; `bin/sdp-mcp sandbox stop` stops Spark.
 run: build
 	$(BIN) sandbox start
+	$(BIN) sandbox samples
 	$(BIN) serve --transport http --listen 127.0.0.1:8765
 
 # The whole suite: static checks, generated-code freshness, then every test

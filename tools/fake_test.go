@@ -22,8 +22,8 @@ import (
 //   - ListSources/DescribeSource know a fixed catalog;
 //   - infra, when set, is returned by every call (an infrastructure failure).
 type fakeEngine struct {
-	env    string
-	infra  error
+	env     string
+	infra   error
 	tables  map[string]engine.TableState // what InspectTables finds
 	profile *engine.Profile              // what Profile reports; nil: 4.3.0 parquet
 

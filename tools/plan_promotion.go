@@ -145,9 +145,16 @@ func (h *Handler) planPromotion(ctx context.Context, c *call, in planPromotionIn
 	if err != nil {
 		return nil, err
 	}
-	v, preflight, err := dryRun(ctx, eng, pp)
+	// The source pre-flight (promote.go), then the dry-run when it passed.
+	preflight, err := h.preflight(ctx, pp, eng)
 	if err != nil {
 		return nil, err
+	}
+	var v *engine.ValidationResult
+	if len(preflight) == 0 {
+		if v, preflight, err = dryRun(ctx, eng, pp); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := h.promotionPlan(ctx, eng, pp, v, preflight, parity, opts)
 	if err != nil {
@@ -189,6 +196,8 @@ func (l limitedEngine) InspectTables(ctx context.Context, p *pipeline.Pipeline) 
 	defer release()
 	return in.InspectTables(ctx, p)
 }
+
+var _ Inspector = (*engine.Engine)(nil)
 
 var errNoInspector = errors.New("the engine cannot inspect its environment")
 
