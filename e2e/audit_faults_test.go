@@ -126,11 +126,18 @@ func TestKill9MidDeclareKeepsTheDraftAndTheAuditChain(t *testing.T) {
 		// Before each restart: a torn tail left by the kill is counted
 		// (the kill rarely lands inside a write); every third round one
 		// is made by hand, as a kill inside write(2) leaves it.
-		if data, err := os.ReadFile(logPath); err == nil && len(data) > 0 {
-			if data[len(data)-1] != '\n' {
+		if round > 0 {
+			data, err := os.ReadFile(logPath)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if len(data) > 0 && data[len(data)-1] != '\n' {
 				tornSeen++
 			} else if round%3 == 1 {
-				f, _ := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+				f, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+				if err != nil {
+					t.Fatal(err)
+				}
 				f.Write(bytes.Repeat([]byte(`{"seq":9,"prev":"`), 200)[:3000])
 				f.Close()
 			}
