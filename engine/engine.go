@@ -98,6 +98,8 @@ type Engine struct {
 	ep       *connect.Endpoint        // replaced when a supervised server restarts
 	sessions map[string]*agentSession // agent session id → its Spark session
 	closed   bool
+
+	facts factCache // what analysis established, see analysis.go
 }
 
 // sourceSchema is one schema sources are read from, with the table globs

@@ -45,7 +45,12 @@ func (s *Server) serveHTTP(ctx context.Context, cfg Config) error {
 		mcpserver.WithEndpointPath(Endpoint),
 		mcpserver.WithStreamableHTTPLogger(s.log))
 	mux := http.NewServeMux()
-	mux.Handle(Endpoint, newHTTPGuard(s.settings, ln.Addr(), s.log).wrap(streamable))
+	guard := newHTTPGuard(s.settings, ln.Addr(), s.log)
+	mux.Handle(Endpoint, guard.wrap(streamable))
+	if err := s.mountConsole(mux, guard); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
