@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -257,6 +258,10 @@ environments:
 		t.Errorf("sandbox status does not show the restart (%v):\n%s", err, status)
 	}
 	t.Logf("sandbox status:\n%s", status)
+	audited, err := os.ReadFile(filepath.Join(ws, "audit", "audit.jsonl"))
+	if err != nil || !strings.Contains(string(audited), `"event":"engine.restarted"`) {
+		t.Errorf("the audit log holds no engine.restarted event (%v)", err)
+	}
 	if !strings.Contains(srv.log(), "sandbox restarted after it stopped") {
 		t.Errorf("the server log does not record the restart:\n%s", tail(srv.log(), 30))
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/engine"
@@ -50,14 +52,25 @@ func (s sandboxSupervisor) Restart(ctx context.Context) (string, error) {
 }
 
 // restartLogger records each restart attempt of an engine's server in the
-// server log.
+// server log and, as an event tied to the call that needed
+// the engine, in the audit log (engine.restarted, engine.restart_failed).
 func restartLogger(log *slog.Logger) func(context.Context, engine.RestartEvent) {
-	return func(_ context.Context, ev engine.RestartEvent) {
+	return func(ctx context.Context, ev engine.RestartEvent) {
 		attrs := []any{"environment", ev.Environment, "attempt", ev.Attempt, "ok", ev.OK,
 			"took", ev.Took.Round(time.Millisecond)}
+		fields := map[string]any{"environment": ev.Environment, "attempt": ev.Attempt, "ok": ev.OK,
+			"took_ms": ev.Took.Milliseconds()}
 		if ev.Err != nil {
 			attrs = append(attrs, "err", ev.Err)
+			fields["error"] = ev.Err.Error()
 		}
 		log.Info("engine restart", attrs...)
+		kind := "engine.restarted"
+		if !ev.OK {
+			kind = "engine.restart_failed"
+		}
+		if err := audit.Event(ctx, kind, fields); err != nil && !errors.Is(err, audit.ErrNoLog) {
+			log.Error("the engine restart could not be audited", "err", err)
+		}
 	}
 }
