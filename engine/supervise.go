@@ -204,9 +204,10 @@ func (e *Engine) dropSessions() {
 
 // unavailable turns the error of a call that began at started into an
 // [UnavailableError] when the server is not there: a supervised server
-// whose process is gone, or a remote one that does not answer. Other errors
-// pass through unchanged, and so do errors of a call whose own context
-// ended (its deadline is the caller's to report).
+// whose process is gone, or a remote one that does not answer; and into an
+// [OperatorError] when Spark failed it for a reason the agent cannot fix.
+// Other errors pass through unchanged, and so do errors of a call whose own
+// context ended (its deadline is the caller's to report).
 func (e *Engine) unavailable(ctx context.Context, err error, started time.Time) error {
 	var ue *UnavailableError
 	var ps pipeline.Problems
@@ -215,7 +216,7 @@ func (e *Engine) unavailable(ctx context.Context, err error, started time.Time) 
 	}
 	if e.sup != nil {
 		if e.cfg.Supervisor.Alive() {
-			return err
+			return e.operatorError(err)
 		}
 		e.sup.gone.Store(true)
 		e.log.Warn("the engine's local server stopped during a call", "environment", e.envName(), "err", err)
@@ -226,5 +227,5 @@ func (e *Engine) unavailable(ctx context.Context, err error, started time.Time) 
 		return &UnavailableError{Kind: KindUnreachable, Environment: e.envName(), URL: "sc://" + ep.Target(),
 			Waited: time.Since(started), Err: err}
 	}
-	return err
+	return e.operatorError(err)
 }

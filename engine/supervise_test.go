@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -127,5 +129,60 @@ func TestUnavailable(t *testing.T) {
 	cancel()
 	if got := r.unavailable(done, transient, time.Now()); got != transient {
 		t.Errorf("cancelled: %v", got)
+	}
+}
+
+func TestOperatorError(t *testing.T) {
+	e := testEngine(t, "sc://localhost:1")
+	e.cfg.Environment = "production"
+	denied := &connect.SparkError{Code: codes.Internal, ErrorClass: "FAILED_READ_FILE.NO_HINT", SQLState: "KD001",
+		Message: "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file s3://b/x. SQLSTATE: KD001",
+		Causes:  []connect.ErrorCause{{ExceptionClass: "java.nio.file.AccessDeniedException", Message: "s3://b/x"}}}
+	err := e.unavailable(context.Background(), denied, time.Now())
+	var oe *OperatorError
+	if !errors.As(err, &oe) || oe.Class != "FAILED_READ_FILE.NO_HINT" || oe.Ref == "" {
+		t.Fatalf("got %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"the production engine failed the operation: [FAILED_READ_FILE.NO_HINT] Encountered error while reading file s3://b/x (SQLSTATE KD001)",
+		"an operator must look at it", "ref " + oe.Ref} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if !errors.Is(err, denied) || connect.ErrorClassOf(err) != "FAILED_READ_FILE.NO_HINT" {
+		t.Error("the Spark error is not in the chain")
+	}
+	if got := causeChain(denied); !strings.Contains(got, "caused by java.nio.file.AccessDeniedException: s3://b/x") {
+		t.Errorf("cause chain %q", got)
+	}
+}
+
+// TestUnreachableRemote dials a port nothing listens on: the call fails
+// with a message naming the environment, the URL without its token and
+// how long the server waited.
+func TestUnreachableRemote(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	e, err := New(context.Background(), Config{URL: fmt.Sprintf("sc://127.0.0.1:%d/;token=top-secret-token", port),
+		Catalog: "spark_catalog", Database: "d", Storage: "file:///s", Sources: []string{"spark_catalog.raw"},
+		Environment: "production", CallTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.ListSources(context.Background(), "")
+	var ue *UnavailableError
+	if !errors.As(err, &ue) || ue.Kind != KindUnreachable {
+		t.Fatalf("got %v", err)
+	}
+	msg := ue.Error()
+	t.Logf("message: %s", msg)
+	if strings.Contains(msg, "top-secret") || !strings.Contains(msg, fmt.Sprintf("the production engine at sc://127.0.0.1:%d did not answer (the server waited ", port)) {
+		t.Errorf("message: %s", msg)
 	}
 }

@@ -3,6 +3,8 @@ package tools
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +80,14 @@ func (e *InfraError) Unwrap() error { return e.Err }
 // with the same reference).
 func (e *InfraError) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("public", e.Public), slog.String("cause", causeChain(e.Err)))
+}
+
+// newRef is a reference that ties a message the agent sees to the server
+// log entry holding the cause.
+func newRef() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // causeChain renders err and, for a Spark error, the server-side causes
@@ -388,6 +398,10 @@ func engineErr(env string, err error) error {
 		// The engine is down: the agent learns what state things are in
 		// and whether to retry; the cause goes to the log with the record.
 		return &toolError{decision: audit.Failed, rule: "engine." + ue.Kind, msg: ue.Error()}
+	}
+	var oe *engine.OperatorError
+	if errors.As(err, &oe) {
+		return &toolError{decision: audit.Failed, rule: "engine.operator", msg: oe.Error()}
 	}
 	var ps pipeline.Problems
 	var ie *InfraError
