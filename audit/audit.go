@@ -75,6 +75,19 @@ type Record struct {
 	Environment string `json:"environment,omitempty"`
 	// PolicySHA256 is the SHA-256 of the guardrail policy in force.
 	PolicySHA256 string `json:"policy_sha256,omitempty"`
+	// Principal is who made the call: an HTTP client's name, an OAuth
+	// subject ("oauth:…"), the OS user of a stdio server, or "local".
+	Principal string `json:"principal,omitempty"`
+	// Conversation is the conversation within the principal: the legacy
+	// session id, or the id the client sent in _meta (2026-07-28).
+	Conversation string `json:"conversation,omitempty"`
+	// ProtocolVersion is the MCP protocol version of the call.
+	ProtocolVersion string `json:"protocol_version,omitempty"`
+	// Event marks a record that is not a tool call: an approval's request,
+	// grant, denial, expiry or use (approval.*).
+	Event string `json:"event,omitempty"`
+	// ApprovalID is the approval request the record is about.
+	ApprovalID string `json:"approval_id,omitempty"`
 }
 
 // Log is an open audit log. It is safe for concurrent use.

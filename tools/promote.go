@@ -96,6 +96,15 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 			Err: fmt.Errorf("hash %s vs %s: %v", ph, sum, err)}
 	}
 
+	// A person approves exactly this promotion before anything runs in
+	// production (promotion.approval).
+	target := qualified(prod.Catalog, prod.Schema, "")
+	if h.approvals != nil {
+		if err := h.approve(ctx, c, p, in, target); err != nil {
+			return nil, err
+		}
+	}
+
 	eng, err := h.engine(ctx, config.Production)
 	if err != nil {
 		return nil, err
@@ -140,6 +149,9 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
 		DurationMS: ro.DurationMS}
 	c.summary = runSummary("promoted", in.Pipeline, ro)
+	if c.approvalID != "" {
+		c.summary += " (approval " + c.approvalID + ")"
+	}
 	c.failed = !ro.OK
 	return out, nil
 }
