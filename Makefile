@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools e2e demo
+.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser e2e demo
 
 all: build
 
@@ -24,17 +24,19 @@ build:
 
 # Runs the MCP server on its embedded default: the local sandbox Spark
 # Connect server (started first, installing pyspark into the cache on first
-# use), served over streamable HTTP on loopback at http://127.0.0.1:8765/mcp.
+# use) with the sample data set loaded (once: a loaded sandbox is left as
+# it is), served over streamable HTTP on loopback at http://127.0.0.1:8765/mcp.
 # Ctrl-C stops the server; `bin/sdp-mcp sandbox stop` stops Spark.
 run: build
 	$(BIN) sandbox start
+	$(BIN) sandbox samples
 	$(BIN) serve --transport http --listen 127.0.0.1:8765
 
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace.
 # Fails (never skips) when the engine cannot start.
-test: lint check-generate docs-check fuzz-short node-tools build
+test: lint check-generate docs-check fuzz-short node-tools browser build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
@@ -47,6 +49,11 @@ test: lint check-generate docs-check fuzz-short node-tools build
 # front so an install problem shows before the long test run.
 node-tools:
 	@bash scripts/node-tools.sh >/dev/null
+
+# Chromium for the web console's browser tests (part of `make test`):
+# Debian's chromium package, installed with apt-get when missing.
+browser:
+	@bash scripts/browser.sh >/dev/null
 
 # The end-to-end tests only (part of `make test`): the built binary driven by
 # the MCP Inspector CLI and the MCP conformance suite, against the shared

@@ -2,6 +2,7 @@ package approval
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -30,7 +31,19 @@ func (a AuditRecorder) RecordApproval(_ context.Context, e Event) error {
 		now = a.Now
 	}
 	r := e.Request
-	rec := audit.Record{Time: now().UTC(), Tool: "promote", Event: e.Kind, ApprovalID: r.ID,
+	fields := map[string]any{"approval_id": r.ID, "pipeline": r.Pipeline, "target": r.Target,
+		"status": r.Status, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339)}
+	if r.Options != "" {
+		fields["options"] = r.Options
+	}
+	if r.DecidedBy != "" {
+		fields["decided_by"], fields["via"] = r.DecidedBy, r.Via
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return err
+	}
+	rec := audit.Record{Time: now().UTC(), Tool: "promote", Event: e.Kind, Fields: raw,
 		Principal: r.Principal, Conversation: r.Conversation, PipelineHash: r.PipelineHash,
 		Environment: "production", Transport: a.Transport}
 	switch e.Kind {

@@ -44,7 +44,10 @@ func TestWriteAppendsPrivateJSONL(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("got %d lines:\n%s", len(lines), data)
 	}
-	want := `{"time":"2026-01-02T02:04:05Z","session_id":"s1","request_id":"7","client":{"name":"c","version":"1"},"tool":"declare_table","decision":"ok","summary":"declared p.orders","duration_ms":1.5,"pipeline_hash":"abc"}`
+	if want := `{"seq":1,"prev":"` + Genesis + `","time":"2026-01-02T02:04:05Z","tool":"declare_table","arguments":{"pipeline":"p"},"decision":"allowed","duration_ms":0}`; lines[0] != want {
+		t.Errorf("line 1:\n got %s\nwant %s", lines[0], want)
+	}
+	want := `{"seq":2,"prev":"` + hashLine([]byte(lines[0])) + `","time":"2026-01-02T02:04:05Z","session_id":"s1","request_id":"7","client":{"name":"c","version":"1"},"tool":"declare_table","decision":"ok","summary":"declared p.orders","duration_ms":1.5,"pipeline_hash":"abc"}`
 	if lines[1] != want {
 		t.Errorf("line 2:\n got %s\nwant %s", lines[1], want)
 	}
@@ -71,19 +74,49 @@ func TestWriteAppendsPrivateJSONL(t *testing.T) {
 	}
 }
 
-func TestTornLastLineIsEnded(t *testing.T) {
+func TestTornLastRecordIsCutAndRecorded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	os.WriteFile(path, []byte(`{"tool":"a"}`+"\n"+`{"tool":"b","dec`), 0o600)
 	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Write(Record{Tool: "a", Decision: OK})
+	l.Close()
+	whole, _ := os.ReadFile(path)
+	torn := `{"seq":2,"prev":"0000","tool":"b","dec`
+	os.WriteFile(path, append(bytes.Clone(whole), torn...), 0o600)
+
+	l, err = Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Write(Record{Tool: "c", Decision: OK})
 	l.Close()
 	data, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[2], `"tool":"c"`) {
-		t.Errorf("torn line swallowed the next record:\n%s", data)
+	if !bytes.HasPrefix(data, whole) {
+		t.Fatalf("the whole records changed:\n%s", data)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want the record, the repair event and the next record:\n%s", data)
+	}
+	var ev struct {
+		Seq    uint64
+		Event  string
+		Fields map[string]any
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Seq != 2 || ev.Event != "audit.repaired" || ev.Fields["cut_bytes"] != float64(len(torn)) ||
+		ev.Fields["offset"] != float64(len(whole)) || ev.Fields["cut_start"] != torn {
+		t.Errorf("repair event: %s", lines[1])
+	}
+	if !strings.Contains(lines[2], `"seq":3,`) || !strings.Contains(lines[2], `"tool":"c"`) {
+		t.Errorf("next record: %s", lines[2])
+	}
+	if _, err := Verify(path); err != nil {
+		t.Errorf("verify after repair: %v", err)
 	}
 }
 

@@ -42,6 +42,8 @@ const (
 	DefaultSandboxCatalog  = "spark_catalog"
 	DefaultSandboxSchema   = "default"
 	defaultAuditPath       = "audit/audit.jsonl"
+	DefaultAuditMaxBytes   = 64 << 20
+	MinAuditMaxBytes       = 64 << 10
 )
 
 // Config is every setting of the server.
@@ -177,6 +179,9 @@ type Audit struct {
 	// Path of the JSONL audit log; relative paths are relative to the
 	// workspace.
 	Path string `yaml:"path"`
+	// MaxBytes is the size at which the log is rotated (the chain goes
+	// on in the next file).
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Duration is a time.Duration written as "30s", "5m" or "1h30m".
@@ -206,6 +211,7 @@ func Default() *Config {
 			MaxDatasetsPerPipeline:       DefaultDatasets,
 		},
 		HTTP:  HTTP{Listen: DefaultListen, MaxBodyBytes: DefaultMaxBodyBytes},
+		Audit: Audit{MaxBytes: DefaultAuditMaxBytes},
 		lines: map[string]int{},
 		flags: map[string]string{},
 	}

@@ -39,4 +39,5 @@
 //	  token_env: SDP_MCP_HTTP_TOKEN
 //	audit:
 //	  path: audit/audit.jsonl           # relative to the workspace
+//	  max_bytes: 67108864               # rotate past 64 MiB; the hash chain goes on
 package config

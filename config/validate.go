@@ -61,6 +61,11 @@ func (c *Config) Validate(lookup func(string) (string, bool)) error {
 	// built in code).
 	ps = append(ps, c.Limits.Check(func(string) int { return 0 })...)
 
+	if c.Audit.MaxBytes != 0 && c.Audit.MaxBytes < MinAuditMaxBytes {
+		add("audit.max_bytes", fmt.Sprintf("%d is too small", c.Audit.MaxBytes),
+			fmt.Sprintf("use at least %d (the default is %d)", MinAuditMaxBytes, DefaultAuditMaxBytes))
+	}
+
 	// HTTP, checked only when it is used.
 	if c.Transport == TransportHTTP {
 		ps = append(ps, c.checkHTTP(lookup)...)

@@ -40,7 +40,7 @@ func TestDefaultPolicy(t *testing.T) {
 	if p.Version != 1 || len(p.SHA256()) != 64 {
 		t.Fatalf("default policy: version %d sha %q", p.Version, p.SHA256())
 	}
-	if got := p.Environments.Sandbox.Sources; len(got) != 1 || got[0] != "spark_catalog.default.*" {
+	if got := p.Environments.Sandbox.Sources; len(got) != 3 || got[0] != "spark_catalog.default.*" || got[1] != "spark_catalog.samples.*" || got[2] != "spark_catalog.files.*" {
 		t.Errorf("sandbox sources = %v", got)
 	}
 	if len(p.Environments.Production.Sources) != 0 {
@@ -78,7 +78,7 @@ func TestPartialFileKeepsDefaults(t *testing.T) {
 	if p.ToolEnabled("promote") || !p.ToolEnabled("run") {
 		t.Error("tool switches not applied")
 	}
-	if len(p.Environments.Sandbox.Sources) != 1 {
+	if len(p.Environments.Sandbox.Sources) != len(Default().Environments.Sandbox.Sources) {
 		t.Errorf("sandbox sources = %v, want the default", p.Environments.Sandbox.Sources)
 	}
 	if p.SHA256() == Default().SHA256() {

@@ -64,6 +64,8 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 			}
 			return nil
 		}
+		// Code under the call records events with audit.Event(ctx, …).
+		ctx = audit.NewContext(ctx, s.audit, rec)
 		res, err = s.callSafely(tools.WithOutcome(ctx, o), req, next)
 
 		rec.Time = time.Now()

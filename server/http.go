@@ -62,6 +62,10 @@ func (s *Server) serveHTTP(ctx context.Context, cfg Config) error {
 			mux.Handle(p, md)
 		}
 	}
+	if err := s.mountConsole(mux, guard); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

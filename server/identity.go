@@ -107,7 +107,11 @@ func newAuthenticator(ctx context.Context, st *config.Config, s *Server) (*authe
 
 // authenticate returns the principal of r, or false.
 func (a *authenticator) authenticate(r *http.Request) (auth.Principal, bool) {
-	tok := auth.BearerToken(r.Header.Get("Authorization"))
+	return a.verify(r.Context(), auth.BearerToken(r.Header.Get("Authorization")))
+}
+
+// verify returns the principal of a bearer token, or false.
+func (a *authenticator) verify(ctx context.Context, tok string) (auth.Principal, bool) {
 	if tok == "" {
 		return auth.Principal{}, false
 	}
@@ -117,7 +121,7 @@ func (a *authenticator) authenticate(r *http.Request) (auth.Principal, bool) {
 		}
 	}
 	if a.oauth != nil {
-		if p, err := a.oauth.Verify(r.Context(), tok); err == nil {
+		if p, err := a.oauth.Verify(ctx, tok); err == nil {
 			return p, true
 		}
 	}

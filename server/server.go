@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return errors.New("server: no settings")
 	}
 	if cfg.Audit == nil {
-		l, err := audit.Open(cfg.Settings.Audit.Path)
+		l, err := audit.OpenOptions(cfg.Settings.Audit.Path, audit.Options{MaxBytes: cfg.Settings.Audit.MaxBytes})
 		if err != nil {
 			return err
 		}

@@ -18,9 +18,10 @@ const promoteDescription = `Run a validated pipeline draft in production.
 Promotes exactly the draft that the latest successful validate checked: pass the pipeline_hash
 validate returned. It is refused when the hash does not match, when the draft changed after
 that validation, or when the validation found problems — validate again, then promote the new
-hash. The server first does a dry-run on the production engine (nothing is written if it
-fails), then runs the pipeline there with the same refresh options as run. Datasets are
-created in the production catalog and schema of the server's configuration. The promotion is
+hash. The server first checks that every source table the pipeline reads exists in production
+with the columns it has in the sandbox (every gap is reported at once), then does a dry-run on
+the production engine (nothing is written if either fails), then runs the pipeline there with
+the same refresh options as run. Datasets are created in the production catalog and schema of the server's configuration. The promotion is
 recorded with its result.
 
 This changes production tables. Full refreshes recompute tables from scratch; use them only
@@ -110,18 +111,27 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		return nil, err
 	}
 	started := h.now()
-	// Dry-run first: nothing is written in production if it finds problems.
-	v, err := eng.Validate(ctx, pp)
-	var vps pipeline.Problems
-	switch {
-	case errors.As(err, &vps):
-	case err != nil:
-		return nil, engineErr(config.Production, err)
-	case !v.OK || len(v.Problems) > 0:
-		vps = v.Problems
-		if len(vps) == 0 {
-			vps = pipeline.Problems{{On: "pipeline", Name: p.Name, Message: "the production dry-run failed",
-				Fix: "check the sources and permissions in production, then validate and promote again"}}
+	// Source pre-flight, then a dry-run: nothing is written in production
+	// if either finds problems.
+	vps, err := h.preflight(ctx, pp, eng)
+	if err != nil {
+		return nil, err
+	}
+	refused := promotionRefused
+	if len(vps) > 0 {
+		refused = func(ps pipeline.Problems) error { return ps }
+	} else {
+		v, err := eng.Validate(ctx, pp)
+		switch {
+		case errors.As(err, &vps):
+		case err != nil:
+			return nil, engineErr(config.Production, err)
+		case !v.OK || len(v.Problems) > 0:
+			vps = v.Problems
+			if len(vps) == 0 {
+				vps = pipeline.Problems{{On: "pipeline", Name: p.Name, Message: "the production dry-run failed",
+					Fix: "check the sources and permissions in production, then validate and promote again"}}
+			}
 		}
 	}
 	if len(vps) > 0 {
@@ -129,7 +139,8 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
 			return nil, err
 		}
-		return nil, promotionRefused(vps)
+		h.recordHistory(in.Pipeline, pipeline.HistoryPromotion, rec, nil)
+		return nil, refused(vps)
 	}
 
 	res, err := eng.Run(ctx, pp, engine.RunOptions{Refresh: in.Refresh, FullRefresh: in.FullRefresh,
@@ -144,6 +155,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Promotion = rec }); err != nil {
 		return nil, err
 	}
+	h.recordHistory(in.Pipeline, pipeline.HistoryPromotion, rec, nil)
 	ro := runOut(res, sum)
 	out := &promoteOutput{OK: ro.OK, PipelineHash: sum, Environment: config.Production,
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
@@ -154,6 +166,23 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	}
 	c.failed = !ro.OK
 	return out, nil
+}
+
+// preflight checks that every source p reads exists in production with the
+// columns it has in the sandbox (engine.Preflight), and returns a problem
+// per gap. When the sandbox cannot be reached, only existence is checked.
+func (h *Handler) preflight(ctx context.Context, p *pipeline.Pipeline, prod Engine) (pipeline.Problems, error) {
+	var ref engine.SourceDescriber
+	if sb, err := h.engine(ctx, config.Sandbox); err == nil {
+		ref = sb
+	} else {
+		h.log.Warn("promote pre-flight: the sandbox is unavailable; checking that the sources exist in production only", "err", err)
+	}
+	rep, err := engine.Preflight(ctx, p, config.Production, ref, prod)
+	if err != nil {
+		return nil, engineErr(config.Production, err)
+	}
+	return rep.Problems(), nil
 }
 
 // promotionRefused marks the problems of a production dry-run so the agent

@@ -104,6 +104,7 @@ func (h *Handler) run(ctx context.Context, c *call, in runInput) (*runOutput, er
 	if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Run = rec }); err != nil {
 		return nil, err
 	}
+	h.recordHistory(in.Pipeline, pipeline.HistoryRun, rec, nil)
 	out := runOut(res, sum)
 	c.summary = runSummary("run", in.Pipeline, out)
 	c.failed = !out.OK

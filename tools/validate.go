@@ -101,6 +101,7 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 	if err := h.updateState(ctx, in.Pipeline, func(s *pipeline.State) { s.Validation = rec }); err != nil {
 		return nil, err
 	}
+	h.recordHistory(in.Pipeline, pipeline.HistoryValidation, rec, res.Datasets)
 
 	out := &validateOutput{OK: res.OK, PipelineHash: sum, Datasets: []datasetInfoOutput{},
 		Problems: problemsOut(res.Problems), GraphMermaid: res.Mermaid}

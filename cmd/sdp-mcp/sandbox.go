@@ -32,6 +32,7 @@ Its files (state, log, warehouse, metastore, pipeline storage) live in
 		newSandboxStopCmd(a),
 		newSandboxStatusCmd(a),
 		newSandboxSparkVersionCmd(a),
+		newSandboxSamplesCmd(a),
 	)
 	return cmd
 }

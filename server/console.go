@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
+
+	"github.com/sdp-mcp/sdp-mcp/console"
+)
+
+// consolePrincipal names whoever signs in to the console with the server's
+// HTTP token (or without one, on a loopback server that has none).
+const consolePrincipal = "http-token"
+
+// mountConsole serves the web console at console.Path beside the MCP
+// endpoint. The console authenticates people itself (the token typed once
+// at sign-in, then a session cookie) and checks the Origin of every POST;
+// the guard here checks the Host header, against DNS rebinding.
+func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
+	token := s.settings.HTTP.Token()
+	authenticate := func(_ context.Context, credential string) (string, bool) {
+		if token == "" || subtle.ConstantTimeCompare([]byte(credential), []byte(token)) == 1 {
+			return consolePrincipal, true
+		}
+		return "", false
+	}
+	if g.authn != nil {
+		// With named clients or OAuth, a person signs in with their own
+		// token and decisions are attributed to its principal.
+		authenticate = func(ctx context.Context, credential string) (string, bool) {
+			p, ok := g.authn.verify(ctx, credential)
+			return p.Name, ok
+		}
+	}
+	var approvals console.Approvals
+	if s.approvals != nil {
+		approvals = consoleApprovals{s.approvals}
+	}
+	c, err := console.New(console.Deps{
+		PipelinesDir:       s.settings.PipelinesDir(),
+		AuditPath:          s.settings.Audit.Path,
+		Authenticate:       authenticate,
+		Approvals:          approvals,
+		CredentialRequired: token != "" || g.authn != nil,
+		Audit:              s.audit,
+		Chain:              auditChain{path: s.settings.Audit.Path},
+		Log:                s.log,
+	})
+	if err != nil {
+		return err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.hostOK(r.Host) {
+			g.refuse(w, r, http.StatusForbidden, "forbidden: Host header not accepted")
+			return
+		}
+		c.ServeHTTP(w, r)
+	})
+	mux.Handle(console.Path, h)
+	mux.Handle(console.Path+"/", h)
+	return nil
+}
+
+// auditChain verifies the server's audit log for the console.
+type auditChain struct{ path string }
+
+func (a auditChain) VerifyChain(context.Context) console.ChainResult {
+	rep, err := audit.Verify(a.path)
+	var p *audit.Problem
+	switch {
+	case errors.As(err, &p):
+		return console.ChainResult{Detail: p.Error()}
+	case err != nil:
+		return console.ChainResult{Detail: "could not be checked: " + err.Error()}
+	}
+	detail := fmt.Sprintf("%d file(s), head %s", len(rep.Files), shortHex(rep.Head))
+	if rep.Unchained > 0 {
+		detail += fmt.Sprintf("; %d older record(s) predate the chain", rep.Unchained)
+	}
+	if len(rep.Repairs) > 0 {
+		detail += fmt.Sprintf("; %d torn tail(s) cut at startup", len(rep.Repairs))
+	}
+	return console.ChainResult{OK: true, Records: rep.Records, Detail: detail}
+}
+
+func shortHex(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
+}
