@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
 
@@ -38,7 +39,7 @@ func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
 	}
 	var approvals console.Approvals
 	if s.approvals != nil {
-		approvals = consoleApprovals{s.approvals}
+		approvals = consoleApprovals{store: s.approvals, now: time.Now}
 	}
 	c, err := console.New(console.Deps{
 		PipelinesDir:       s.settings.PipelinesDir(),

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/approval"
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/auth"
+	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
 
@@ -41,13 +43,20 @@ func (e *inputRequired) Error() string { return "input required" }
 // to the question asked through their client, by asking that question, or
 // not at all — then the agent is told the approval id to pass on. It
 // returns nil when the promotion may run.
-func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in promoteInput, target string) error {
+func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in promoteInput, target string, plan *engine.PromotionPlan) error {
 	who, _ := auth.PrincipalFrom(ctx)
 	subj := approval.Subject{Pipeline: in.Pipeline, PipelineHash: c.outcome.PipelineHash, Target: target,
 		Principal: who.Name, Options: runOptions(in)}
+	var planJSON json.RawMessage
+	planText := ""
+	if plan != nil {
+		planJSON, _ = json.Marshal(planOut(plan))
+		planText = plan.Text()
+	}
 	fill := func(r *approval.Request) {
 		r.Conversation = auth.ConversationFrom(ctx)
 		r.Datasets = promotedDatasets(p, target, in)
+		r.Plan, r.PlanText = planJSON, planText
 	}
 
 	used, err := h.approvals.Use(ctx, subj)

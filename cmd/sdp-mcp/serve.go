@@ -170,6 +170,7 @@ func sandboxURL(ctx context.Context, st *config.Config, log *slog.Logger) (strin
 		Workspace: st.Workspace,
 		Logger:    log,
 		Install:   sandbox.InstallOptions{Logger: log},
+		Profile:   st.Environments.Sandbox.Profile(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("starting the local sandbox: %w", err)
