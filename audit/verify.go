@@ -90,7 +90,7 @@ func Verify(path string) (*Report, error) {
 	if _, err := os.Stat(path); err == nil {
 		files, named = append(files, path), append(named, 0)
 	} else if len(files) == 0 {
-		return nil, fmt.Errorf("no audit log at %s: %w", path, err)
+		return nil, fmt.Errorf("no audit log at %s (%w)", path, err)
 	}
 	var entries []entry
 	for i, f := range files {

@@ -2,6 +2,8 @@ package config
 
 import (
 	"net"
+
+	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"path/filepath"
 	"time"
 )
@@ -103,6 +105,16 @@ type Environment struct {
 	Schema  string `yaml:"schema"`
 	// Storage is the URI under which SDP keeps checkpoints and metadata.
 	Storage string `yaml:"storage"`
+	// Spark is the Spark line the environment runs, major.minor ("4.2").
+	// For the local sandbox it selects what the launcher installs and runs
+	// (empty: the default profile's); for a remote environment it states
+	// what the server runs (empty: unknown until asked).
+	Spark string `yaml:"spark,numeric"`
+	// TableFormat is the format datasets are stored in: delta, iceberg or
+	// parquet. For the local sandbox, empty means the Spark line's default
+	// (a lakehouse format where one exists); for a remote environment,
+	// unknown.
+	TableFormat string `yaml:"table_format"`
 	// Sources are the relations pipelines may read and list_sources shows,
 	// as catalog.schema.table globs ('*' in the table part). They are set
 	// from the policy file, not from this one.
@@ -113,6 +125,12 @@ type Environment struct {
 
 // Token is the bearer token read from TokenEnv by [Config.Validate], or "".
 func (e Environment) Token() string { return e.token }
+
+// Profile is the environment's Spark line and table format as configured
+// (for the local sandbox, completed by [Config.Validate]).
+func (e Environment) Profile() sandbox.Profile {
+	return sandbox.Profile{Spark: e.Spark, Format: e.TableFormat}
+}
 
 // Local reports whether the environment is the launcher's local sandbox
 // (no URL configured).

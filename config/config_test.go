@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -34,7 +36,8 @@ func TestNoConfigWorksWithDefaults(t *testing.T) {
 	if !sb.Local() || sb.Catalog != DefaultSandboxCatalog || sb.Schema != DefaultSandboxSchema {
 		t.Errorf("sandbox = %+v", sb)
 	}
-	if want := "file://" + filepath.ToSlash(filepath.Join(ws, "sandbox", "pipeline-storage")); sb.Storage != want {
+	paths, _ := sandbox.WorkspacePaths(ws)
+	if want := "file://" + filepath.ToSlash(paths.ForFormat(sandbox.DefaultProfile().Format).PipelineStorage); sb.Storage != want {
 		t.Errorf("sandbox storage = %q, want %q", sb.Storage, want)
 	}
 	if c.Environments.Production != nil || c.PromoteAvailable() {

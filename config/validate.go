@@ -53,6 +53,7 @@ func (c *Config) Validate(lookup func(string) (string, bool)) error {
 	if c.Environments.Sandbox.Local() && c.Environments.Sandbox.Storage == "" && ws != "" {
 		paths, err := sandbox.WorkspacePaths(ws)
 		if err == nil {
+			paths = paths.ForFormat(c.Environments.Sandbox.TableFormat)
 			c.Environments.Sandbox.Storage = "file://" + filepath.ToSlash(paths.PipelineStorage)
 		}
 	}
@@ -155,12 +156,56 @@ func (c *Config) checkEnv(key string, e *Environment, needSecret bool, lookup fu
 			e.Schema = DefaultSandboxSchema
 		}
 	}
+	ps = append(ps, c.checkProfile(key, e)...)
 	switch {
 	case e.Storage == "" && remote:
 		add("storage", "missing", "set storage: <URI> where SDP keeps checkpoints, e.g. s3://bucket/sdp or file:///data/sdp")
 	case e.Storage != "" && !storageOK(e.Storage):
 		add("storage", fmt.Sprintf("%q is not a storage URI", e.Storage), "use a URI such as s3://bucket/sdp or file:///data/sdp")
 	}
+	return ps
+}
+
+// checkProfile checks spark and table_format. The local sandbox's profile
+// must be one the launcher can run and is completed with the defaults; a
+// remote environment's fields are only checked for syntax (empty means
+// unknown).
+func (c *Config) checkProfile(key string, e *Environment) []Problem {
+	var ps []Problem
+	add := func(sub, msg, fix string) {
+		k := key + "." + sub
+		line := c.lines[k]
+		if line == 0 {
+			line = c.lines[key]
+		}
+		ps = append(ps, Problem{Key: c.keyName(k), Line: line, Message: msg, Fix: fix})
+	}
+	ok := true
+	if e.Spark != "" {
+		if err := sandbox.CheckLine(e.Spark); err != nil {
+			add("spark", err.Error(), "write the Spark line as major.minor, e.g. spark: \"4.2\" (quoted, so YAML keeps it a string)")
+			ok = false
+		}
+	}
+	if e.TableFormat != "" {
+		if err := sandbox.CheckFormat(e.TableFormat); err != nil {
+			add("table_format", err.Error(), "set table_format: delta, iceberg or parquet")
+			ok = false
+		}
+	}
+	if !ok || !e.Local() {
+		return ps
+	}
+	prof, err := sandbox.ResolveProfile(e.Spark, e.TableFormat)
+	if err != nil {
+		sub := "spark"
+		if e.Spark == "" || (e.TableFormat != "" && c.lines[key+".table_format"] != 0) {
+			sub = "table_format"
+		}
+		add(sub, err.Error(), "pick one of the supported spark/table_format pairs, or remove both for the default ("+sandbox.DefaultProfile().String()+")")
+		return ps
+	}
+	e.Spark, e.TableFormat = prof.Spark, prof.Format
 	return ps
 }
 

@@ -186,15 +186,17 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	fields := map[string]int{}
+	numeric := map[string]bool{}
 	var names []string
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opt, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
 		fields[name] = i
+		numeric[name] = opt == "numeric"
 		names = append(names, name)
 	}
 	seen := map[string]bool{}
@@ -225,6 +227,13 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 				fix = "did you mean " + s + "? The keys allowed in " + orTop(key) + " are: " + strings.Join(names, ", ")
 			}
 			d.fail(kn, sub, "unknown key", fix)
+			continue
+		}
+		if numeric[k] && vn.Kind == yaml.ScalarNode && (vn.Tag == "!!float" || vn.Tag == "!!int") {
+			// A string field tagged ",numeric" takes a number as written
+			// (spark: 4.10 stays "4.10").
+			v.Field(idx).SetString(vn.Value)
+			d.lines[sub] = kn.Line
 			continue
 		}
 		d.value(vn, v.Field(idx), sub)

@@ -46,6 +46,7 @@ type rawAudit struct {
 	ConversationID string          `json:"conversation_id"`
 	Session        string          `json:"session_id"`
 	Tool           string          `json:"tool"`
+	Event          string          `json:"event"`
 	Decision       string          `json:"decision"`
 	Rules          []string        `json:"rules"`
 	Summary        string          `json:"summary"`
@@ -104,7 +105,13 @@ func readAudit(path string) ([]auditRow, error) {
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	for sc.Scan() {
 		var r rawAudit
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Tool == "" {
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue
+		}
+		if r.Tool == "" { // an event: its kind stands in the tool column
+			r.Tool = r.Event
+		}
+		if r.Tool == "" {
 			continue
 		}
 		row := auditRow{Time: r.Time, Principal: idOf(r.Principal), Conversation: idOf(r.Conversation),

@@ -38,7 +38,7 @@ func (m *memAudit) find(tool string, d audit.Decision) *audit.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.recs {
-		if m.recs[i].Tool == tool && m.recs[i].Decision == d {
+		if m.recs[i].Event == tool && m.recs[i].Decision == d {
 			return &m.recs[i]
 		}
 	}

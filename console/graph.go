@@ -10,12 +10,12 @@ import (
 
 // The graph's geometry, in SVG user units.
 const (
-	nodeW   = 190
+	nodeW   = 220
 	nodeH   = 34
 	colGap  = 70
 	rowGap  = 18
 	margin  = 12
-	maxText = 24
+	maxText = 28
 )
 
 // graphView is a dependency graph laid out by depth: sources in the first

@@ -149,7 +149,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	principal, ok := c.d.Authenticate(r.Context(), r.PostForm.Get("token"))
 	if !ok {
-		c.writeAudit(r, audit.Record{Tool: "console.login", Decision: audit.Denied, Rules: []string{"console.credential"},
+		c.writeAudit(r, audit.Record{Event: "console.login", Decision: audit.Denied, Rules: []string{"console.credential"},
 			Summary: "sign-in with a wrong token"})
 		c.render(w, http.StatusUnauthorized, "login", view{Title: "Sign in",
 			Data: loginView{Next: next, Error: "That token is not valid.", CredentialRequired: c.d.CredentialRequired}})
@@ -158,14 +158,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.sess.drop(r)
 	id, _ := c.sess.create(principal)
 	http.SetCookie(w, sessionCookie(r, id, int(sessionTTL/time.Second)))
-	c.writeAudit(r, audit.Record{Tool: "console.login", Decision: audit.OK, Summary: "signed in as " + principal})
+	c.writeAudit(r, audit.Record{Event: "console.login", Decision: audit.OK, Summary: "signed in as " + principal})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sess.drop(r)
 	http.SetCookie(w, sessionCookie(r, "", -1))
-	c.writeAudit(r, audit.Record{Tool: "console.logout", Decision: audit.OK, Summary: "signed out " + s.principal})
+	c.writeAudit(r, audit.Record{Event: "console.logout", Decision: audit.OK, Summary: "signed out " + s.principal})
 	http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
 }
 
@@ -203,21 +203,22 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, principal, tool
 	if principal != "" {
 		sum += " (session of " + principal + ")"
 	}
-	c.writeAudit(r, audit.Record{Tool: tool, Decision: audit.Denied, Rules: []string{rule}, Summary: sum})
+	c.writeAudit(r, audit.Record{Event: tool, Decision: audit.Denied, Rules: []string{rule}, Summary: sum})
 	c.d.Log.Warn("console request refused", "path", r.URL.Path, "rule", rule, "remote", r.RemoteAddr)
 	c.fail(w, r, http.StatusForbidden, msg)
 }
 
-// writeAudit completes rec with the request's context and writes it.
+// writeAudit completes rec (an event: the console's records are not tool
+// calls) with the request's context and writes it.
 func (c *Console) writeAudit(r *http.Request, rec audit.Record) {
 	rec.Time = c.d.Now().UTC()
 	rec.Transport = "http"
-	if rec.Arguments == nil {
-		args := map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}
+	if rec.Fields == nil {
+		fields := map[string]string{"path": r.URL.Path, "remote": r.RemoteAddr}
 		if o := r.Header.Get("Origin"); o != "" {
-			args["origin"] = o
+			fields["origin"] = o
 		}
-		rec.Arguments, _ = json.Marshal(args)
+		rec.Fields, _ = json.Marshal(fields)
 	}
 	if err := c.d.Audit.Write(rec); err != nil {
 		c.d.Log.Error("audit log write failed", "err", err)

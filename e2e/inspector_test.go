@@ -203,7 +203,7 @@ rules:
 		}
 	}
 	want := []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table",
-		"declare_flow", "remove_dataset", "preview", "validate", "run", "promote"}
+		"declare_flow", "remove_dataset", "preview", "validate", "run", "plan_promotion", "promote"}
 	if d := cmp.Diff(want, names); d != "" {
 		t.Fatalf("tools/list names (-want +got):\n%s", d)
 	}

@@ -89,6 +89,8 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[string]*agentSession // agent session id → its Spark session
 	closed   bool
+
+	facts factCache // what analysis established, see analysis.go
 }
 
 // sourceSchema is one schema sources are read from, with the table globs

@@ -173,6 +173,11 @@ func (f failure) hint(env hintEnv) string {
 			return "rows violate a fail expectation: fix the data upstream, correct the condition, or use on_violation drop (remove the rows) or warn (keep and count them)"
 		}
 		return "the query raised this error on purpose: change the query or its data"
+	case strings.Contains(f.Message, "Max iterations (") && strings.Contains(f.Message, analyzerIterationsKey):
+		return "this query nests too deeply for Spark's analyzer (it stopped at its iteration bound, " + analyzerIterationsKey +
+			"): split it into several datasets that read one another, or use fewer nested WITH queries and subqueries"
+	case strings.Contains(f.Message, "StackOverflowError"):
+		return "the plan of this query is too deep for the server (a stack overflow while planning it): split it into several datasets that read one another, or use fewer nested queries, unions or CASE branches"
 	case class == "STREAM_FAILED" && (strings.Contains(f.Message, "Race while writing batch") ||
 		strings.Contains(f.Message, "Multiple streaming queries are concurrently using")):
 		return "several flows append to one file-based streaming table and collided; Spark retries them, but rows can be lost: prefer one flow per streaming table (UNION ALL the queries in one flow)"
@@ -211,6 +216,9 @@ func agentFixable(err error) bool {
 	if err == nil || errors.Is(err, connect.ErrServerRestarted) || errors.Is(err, connect.ErrResultTooLarge) {
 		return false
 	}
+	if analyzerLimit(err) {
+		return true
+	}
 	var se *connect.SparkError
 	if !errors.As(err, &se) || se.Code != codes.Internal {
 		return false
@@ -237,6 +245,30 @@ func agentFixable(err error) bool {
 		}
 	}
 	return false
+}
+
+// analyzerLimit reports whether err is Spark saying that a query goes
+// beyond a bound of its analyzer — its iteration limit, the stack of the
+// thread planning it — rather than that the server failed: the query is
+// what must change, so it is a problem on the element that sent it.
+func analyzerLimit(err error) bool {
+	var se *connect.SparkError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.Unauthenticated, codes.PermissionDenied:
+		return false
+	}
+	if strings.Contains(se.Message, "Max iterations (") && strings.Contains(se.Message, analyzerIterationsKey) {
+		return true
+	}
+	for _, c := range append([]string{se.ExceptionClass}, se.Classes...) {
+		if c == "java.lang.StackOverflowError" {
+			return true
+		}
+	}
+	return strings.HasPrefix(se.Message, "java.lang.StackOverflowError")
 }
 
 // nameOf returns the single-part name at the end of a (possibly quoted)

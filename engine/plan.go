@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/guardrails"
@@ -194,81 +192,23 @@ func lower(parts []string) []string {
 }
 
 // checkParts checks the plan of every part of p (bound) — each dataset's
-// and flow's query as analysis sends it, upstreams inlined, expectation
-// conditions evaluated — in dependency order, a part whose upstream was
-// refused or does not analyze being skipped (its problem is the
-// upstream's). With analysisErrs, a part that does not analyze is a problem
-// too (Run: a plan that cannot be had is not run); without, it is left to
-// analysis to report (Validate).
+// and flow's query as analysis sends it (its direct upstreams standing in,
+// expectation conditions evaluated, see analysis.go) — a part whose
+// upstream does not analyze being skipped (its problem is the upstream's).
+// With analysisErrs, a part that does not analyze is a problem too (Run: a
+// plan that cannot be had is not run).
 func (e *Engine) checkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, analysisErrs bool) (pipeline.Problems, error) {
-	order, err := g.Order()
+	ident, err := e.identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		subj subject
-		ps   pipeline.Problems
-		err  error
+	w, err := e.walkParts(ctx, p, g, ident)
+	if err != nil {
+		return nil, err
 	}
-	results := map[string]*result{}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, analysisParallelism)
-	for _, name := range order {
-		var d pipeline.Dataset
-		r := &result{subj: subject{on: "dataset", name: name}}
-		if f, ok := p.Flow(name); ok {
-			d, _ = p.Dataset(f.Target)
-			r.subj.on, r.subj.text = "flow", f.Query
-		} else if d, _ = p.Dataset(name); d.Query != "" {
-			r.subj.text = d.Query
-		} else {
-			continue
-		}
-		results[name] = r
-		sql, err := pipeline.PreviewQuerySQL(p, r.subj.text, 1)
-		if err != nil {
-			r.err = err
-			continue
-		}
-		sql = withChecks(sql, d.Expectations)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			r.ps, r.err = e.checkPlan(ctx, p, connect.SQL(sql), sql, r.subj)
-		}()
-	}
-	wg.Wait()
-	failed := map[string]bool{}
-	var out pipeline.Problems
-	for _, name := range order {
-		if slices.ContainsFunc(g.Dependencies(name), func(dep string) bool { return failed[dep] }) {
-			failed[name] = true
-			continue
-		}
-		r := results[name]
-		var ps pipeline.Problems
-		switch {
-		case r == nil:
-			continue
-		case r.err == nil:
-			if len(r.ps) == 0 {
-				continue
-			}
-			out = append(out, r.ps...)
-		case errors.As(r.err, &ps):
-			if analysisErrs {
-				out = append(out, ps...)
-			}
-		case agentFixable(r.err):
-			if analysisErrs {
-				f, _ := failureOf(r.err)
-				out = append(out, f.problem(r.subj.on, name, "query", e.hints()))
-			}
-		default:
-			return nil, r.err
-		}
-		failed[name] = true
+	out := w.plan
+	if analysisErrs {
+		out = append(out, w.a.problems...)
 	}
 	return dedupe(out), nil
 }

@@ -78,6 +78,16 @@ func (e *Engine) Preview(ctx context.Context, p *pipeline.Pipeline, req PreviewR
 		tables = e.readsOf(b, []string{req.Dataset}, "", false)
 	}
 
+	if !req.Materialized {
+		roots := []string{req.Dataset}
+		if req.Query != "" {
+			roots = previewRoots(b, req.Query)
+		}
+		if err := e.raiseAnalyzerLimit(ctx, depthOf(b, roots)); err != nil {
+			return nil, err
+		}
+	}
+
 	shrunk := false
 	for step := 0; ; step++ {
 		plan, sql, err := build(limit + 1)

@@ -61,6 +61,24 @@ type ValidationResult struct {
 	// Warnings are risks that do not stop the pipeline from running, such
 	// as a Spark limitation the declarations run into.
 	Warnings pipeline.Problems `json:"warnings,omitempty"`
+	// Checks says which checks ran and what was reused.
+	Checks *ValidationChecks `json:"checks,omitempty"`
+}
+
+// ValidationChecks says which checks a validation ran.
+type ValidationChecks struct {
+	// Analyzed and Reused count the parts (dataset and flow queries)
+	// analysed afresh and those whose facts an earlier validation
+	// established and nothing they depend on changed since.
+	Analyzed int `json:"analyzed"`
+	Reused   int `json:"reused"`
+	// DryRun is the SDP dry-run that ran: "full" (the whole graph),
+	// "partial" (the changed elements, unchanged upstreams standing in,
+	// after a full one passed), or "reused" (a full one passed for this
+	// very draft).
+	DryRun string `json:"dry_run"`
+	// DryRunElements counts the datasets and flows the dry-run covered.
+	DryRunElements int `json:"dry_run_elements"`
 }
 
 // RunOptions select what a run refreshes. With no selection every dataset

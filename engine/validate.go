@@ -17,16 +17,19 @@ import (
 //  1. static checks — the declarations, the dependency graph (missing
 //     upstreams, cycles); when they find anything, Validate returns without
 //     sending anything to Spark;
-//  2. analysis — each dataset's and flow's query, with its upstream
-//     declarations inlined, is resolved by the server (AnalyzePlan, which
-//     does not execute on Spark 4.1+) to get its columns; errors are
+//  2. analysis — each dataset's and flow's query is resolved by the server
+//     (AnalyzePlan, which does not execute on Spark 4.1+) against its direct
+//     upstreams' known columns (analysis.go), to get its columns; errors are
 //     attributed to the dataset or flow whose own text fails, and so are
-//     expectation conditions that do not resolve against its columns;
-//  3. an SDP dry-run of the whole graph, in a session of its own, as
-//     `spark-pipelines dry-run` would do it with the project folder.
-//
-// Next to the analysis, the analyzed plan of every part passes the plan
-// check (plan.go); its refusals are problems too.
+//     expectation conditions that do not resolve against its columns. Next
+//     to it, the analyzed plan of every part passes the plan check
+//     (plan.go); its refusals are problems too. Facts an earlier validation
+//     established are reused while nothing they depend on changed;
+//  3. an SDP dry-run, in a session of its own, as `spark-pipelines dry-run`
+//     would do it with the project folder: of the whole graph on a cold
+//     validation; of only the changed part (unchanged upstreams standing
+//     in) after a full one passed; none when one passed for this very
+//     draft (dryrun.go). Result.Checks says which ran.
 //
 // Problems are in the result; the error is for infrastructure failures only.
 func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*ValidationResult, error) {
@@ -48,29 +51,43 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 		res.Problems = ps
 		return res, nil
 	}
-
-	// Analysis (on the shared session), the SDP dry-run (on a session of
-	// its own) and the warnings are independent: run them side by side.
-	var (
-		wg                     sync.WaitGroup
-		a                      *analysis
-		dry, warns, planPs     pipeline.Problems
-		aErr, dErr, wErr, pErr error
-	)
-	wg.Add(4)
-	go func() { defer wg.Done(); a, aErr = e.analyze(ctx, b, g) }()
-	go func() { defer wg.Done(); dry, dErr = e.dryRun(ctx, b, nil) }()
-	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
-	go func() { defer wg.Done(); planPs, pErr = e.checkParts(ctx, b, g, false) }() // see plan.go
-	wg.Wait()
-	if err := errors.Join(aErr, dErr, wErr, pErr); err != nil {
+	ident, err := e.identity(ctx)
+	if err != nil {
 		return nil, err
 	}
+	dr := e.planDryRun(b, hash, ident)
+
+	// Analysis (on the shared session), a full SDP dry-run (on a session
+	// of its own) and the warnings are independent: run them side by side.
+	// A partial dry-run needs to know what analysis found changed.
+	var (
+		wg               sync.WaitGroup
+		w                *walk
+		dry, warns       pipeline.Problems
+		aErr, dErr, wErr error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); w, aErr = e.walkParts(ctx, b, g, ident) }()
+	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
+	if dr.full {
+		wg.Add(1)
+		go func() { defer wg.Done(); dry, dErr = e.fullDryRun(ctx, b, dr) }()
+	}
+	wg.Wait()
+	if err := errors.Join(aErr, dErr, wErr); err != nil {
+		return nil, err
+	}
+	if !dr.full && !dr.skip {
+		if dry, err = e.partialDryRun(ctx, b, g, w, dr); err != nil {
+			return nil, err
+		}
+	}
+	a := w.a
 	for i := range res.Datasets {
 		res.Datasets[i].Columns = a.columns[res.Datasets[i].Name]
 	}
 	res.Problems = append(res.Problems, a.problems...)
-	res.Problems = dedupe(append(res.Problems, planPs...))
+	res.Problems = dedupe(append(res.Problems, w.plan...))
 	// Elements whose problems analysis found (or that read one) are
 	// reported once, from analysis, which attributes them more precisely.
 	for _, prob := range dry {
@@ -80,6 +97,7 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	}
 	res.Warnings = warns
 	res.OK = len(res.Problems) == 0
+	res.Checks = &ValidationChecks{Analyzed: w.analyzed, Reused: w.reused, DryRun: dr.kind, DryRunElements: dr.elements}
 	return res, nil
 }
 
@@ -107,130 +125,10 @@ type analysis struct {
 	columns  map[string][]connect.Column
 	failed   map[string]bool // elements with problems, or not analyzed because an upstream has some
 	problems pipeline.Problems
-	// pre holds the first AnalyzePlan answer of every part, fetched side
-	// by side before the ordered walk (analysis never executes anything,
-	// so answers for parts the walk then skips cost only time).
-	pre map[string]schemaAnswer
-}
-
-// schemaAnswer is one AnalyzePlan(schema) outcome.
-type schemaAnswer struct {
-	cols []connect.Column
-	err  error
 }
 
 // analysisParallelism bounds the AnalyzePlan calls in flight per Validate.
 const analysisParallelism = 4
-
-// prefetch resolves the first query of every part of p concurrently.
-func (e *Engine) prefetch(ctx context.Context, p *pipeline.Pipeline, order []string) map[string]schemaAnswer {
-	var queries []string
-	add := func(query string, d pipeline.Dataset) {
-		if sql, err := pipeline.PreviewQuerySQL(p, query, 1); err == nil {
-			queries = append(queries, withChecks(sql, d.Expectations))
-		}
-	}
-	for _, name := range order {
-		if f, ok := p.Flow(name); ok {
-			target, _ := p.Dataset(f.Target)
-			add(f.Query, target)
-		} else if d, ok := p.Dataset(name); ok && d.Query != "" {
-			add(d.Query, d)
-		}
-	}
-	out := make(map[string]schemaAnswer, len(queries))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, analysisParallelism)
-	for _, q := range queries {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			cols, err := e.schema(ctx, q)
-			mu.Lock()
-			out[q] = schemaAnswer{cols: cols, err: err}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// schemaOf answers from the prefetched results, or asks the server.
-func (a *analysis) schemaOf(ctx context.Context, e *Engine, sql string) ([]connect.Column, error) {
-	if r, ok := a.pre[sql]; ok {
-		delete(a.pre, sql)
-		return r.cols, r.err
-	}
-	return e.schema(ctx, sql)
-}
-
-// analyze resolves every dataset and flow in dependency order. An element
-// whose upstream failed is not analyzed: its preview inlines the failing
-// text, and the upstream's problem is the one to fix.
-func (e *Engine) analyze(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph) (*analysis, error) {
-	a := &analysis{columns: map[string][]connect.Column{}, failed: map[string]bool{}}
-	order, err := g.Order()
-	if err != nil {
-		return nil, err // cannot happen: static checks found no cycle
-	}
-	a.pre = e.prefetch(ctx, p, order)
-	for _, name := range order {
-		if slices.ContainsFunc(g.Dependencies(name), func(dep string) bool { return a.failed[dep] }) {
-			a.failed[name] = true
-			continue
-		}
-		if f, ok := p.Flow(name); ok {
-			target, _ := p.Dataset(f.Target)
-			cols, err := e.analyzePart(ctx, a, p, "flow", name, f.Query, target)
-			if err != nil {
-				return nil, err
-			}
-			a.columns[name] = cols
-			continue
-		}
-		d, _ := p.Dataset(name)
-		flows := p.FlowsInto(name)
-		if len(flows) == 0 {
-			cols, err := e.analyzePart(ctx, a, p, "dataset", name, d.Query, d)
-			if err != nil {
-				return nil, err
-			}
-			a.columns[name] = cols
-			continue
-		}
-		// A streaming table fed by flows: its rows are the union, by
-		// name, of its own query's and its flows' (each analyzed on its own).
-		var parts [][]connect.Column
-		if d.Query != "" {
-			cols, err := e.analyzePart(ctx, a, p, "dataset", name, d.Query, d)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, cols)
-		}
-		for _, f := range flows {
-			parts = append(parts, a.columns[f.Name])
-		}
-		a.columns[name] = unionByName(parts)
-	}
-	a.problems = dedupe(a.problems)
-	return a, nil
-}
-
-// analyzePart resolves one query body that writes to d, d's own or a
-// flow's, as a preview shows it: the declared datasets it reads inlined,
-// STREAM reads as batch reads. d's expectations are checked over its rows
-// rather than applied, so that a condition that does not resolve is told
-// apart from the body.
-func (e *Engine) analyzePart(ctx context.Context, a *analysis, p *pipeline.Pipeline, on, name, query string, d pipeline.Dataset) ([]connect.Column, error) {
-	sql, err := pipeline.PreviewQuerySQL(p, query, 1)
-	if err != nil {
-		return nil, a.fail(name, err)
-	}
-	return e.analyzeSQL(ctx, a, on, name, sql, d)
-}
 
 // fail records problems the pipeline package found while building a query;
 // other errors are returned.
@@ -250,7 +148,7 @@ func (a *analysis) fail(name string, err error) error {
 // fault, so that the problem names the right field.
 func (e *Engine) analyzeSQL(ctx context.Context, a *analysis, on, name, sql string, d pipeline.Dataset) ([]connect.Column, error) {
 	checks := d.Expectations
-	cols, err := a.schemaOf(ctx, e, withChecks(sql, checks))
+	cols, err := e.schema(ctx, withChecks(sql, checks))
 	if err == nil {
 		return cols[:len(cols)-len(checks)], nil
 	}

@@ -3,7 +3,11 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net/http"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
 
 	"github.com/sdp-mcp/sdp-mcp/console"
 )
@@ -29,6 +33,7 @@ func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
 		},
 		CredentialRequired: token != "",
 		Audit:              s.audit,
+		Chain:              auditChain{path: s.settings.Audit.Path},
 		Log:                s.log,
 	})
 	if err != nil {
@@ -44,4 +49,33 @@ func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
 	mux.Handle(console.Path, h)
 	mux.Handle(console.Path+"/", h)
 	return nil
+}
+
+// auditChain verifies the server's audit log for the console.
+type auditChain struct{ path string }
+
+func (a auditChain) VerifyChain(context.Context) console.ChainResult {
+	rep, err := audit.Verify(a.path)
+	var p *audit.Problem
+	switch {
+	case errors.As(err, &p):
+		return console.ChainResult{Detail: p.Error()}
+	case err != nil:
+		return console.ChainResult{Detail: "could not be checked: " + err.Error()}
+	}
+	detail := fmt.Sprintf("%d file(s), head %s", len(rep.Files), shortHex(rep.Head))
+	if rep.Unchained > 0 {
+		detail += fmt.Sprintf("; %d older record(s) predate the chain", rep.Unchained)
+	}
+	if len(rep.Repairs) > 0 {
+		detail += fmt.Sprintf("; %d torn tail(s) cut at startup", len(rep.Repairs))
+	}
+	return console.ChainResult{OK: true, Records: rep.Records, Detail: detail}
+}
+
+func shortHex(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
 }

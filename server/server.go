@@ -162,8 +162,10 @@ func (s *Server) modeRule(t mcp.Tool) string {
 	switch {
 	case m.ReadOnly && !readOnly:
 		return ruleReadOnly
-	case m.SandboxOnly && t.Name == tools.Promote:
+	case m.SandboxOnly && (t.Name == tools.Promote || t.Name == tools.PlanPromotion):
 		return ruleSandboxOnly
+	case m.ReadOnly && t.Name == tools.PlanPromotion: // read-only mode never contacts production
+		return ruleReadOnly
 	case !s.policy.ToolEnabled(t.Name):
 		return ruleToolOff
 	}

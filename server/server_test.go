@@ -90,6 +90,14 @@ func (f *fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, _ engine.RunOp
 	return &engine.RunResult{OK: true, PipelineHash: sum}, err
 }
 
+func (f *fakeEngine) Profile(context.Context) (engine.Profile, error) {
+	return engine.Profile{SparkVersion: "4.3.0", TableFormat: "parquet"}, nil
+}
+
+func (f *fakeEngine) InspectTables(context.Context, *pipeline.Pipeline) (map[string]engine.TableState, error) {
+	return nil, nil
+}
+
 type noGuard struct{}
 
 func (noGuard) CheckBody(*pipeline.Pipeline, string, string) (pipeline.Problems, tools.BodyFacts) {
@@ -215,7 +223,7 @@ func listTools(t *testing.T, c *client.Client) []string {
 }
 
 var (
-	allTools      = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run", "promote"}
+	allTools      = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run", "plan_promotion", "promote"}
 	sandboxTools  = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run"}
 	readOnlyTools = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "preview", "validate"}
 )

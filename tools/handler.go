@@ -149,6 +149,7 @@ func (h *Handler) All() ([]server.ServerTool, error) {
 		h.previewTool,
 		h.validateTool,
 		h.runTool,
+		h.planPromotionTool,
 		h.promoteTool,
 	}
 	out := make([]server.ServerTool, 0, len(defs))

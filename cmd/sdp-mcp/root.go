@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 )
 
 // app holds what the commands share: output streams and the settings of
@@ -23,6 +25,8 @@ type app struct {
 	// workspace is the --workspace flag ("" = SDP_MCP_WORKSPACE or the
 	// default data directory).
 	workspace string
+	// sandboxProfile is the sandbox commands' --spark and --table-format.
+	sandboxProfile sandbox.Profile
 }
 
 // run executes the command line and returns the process exit code: 0 on

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,18 +15,25 @@ import (
 )
 
 func newSandboxCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "sandbox",
 		Short: "Manage the local Spark Connect sandbox",
 		Long: `Manage a local Spark Connect server for development and tests.
 
-The sandbox runs pyspark ` + sandbox.SparkVersion + ` (installed once into the cache directory,
-$SDP_MCP_CACHE or the user cache directory) on 127.0.0.1 with a random token.
-Its files (state, log, warehouse, metastore, pipeline storage) live in
-<workspace>/sandbox/. Java 17+ and Python 3.10+ are required.`,
+The sandbox runs a Spark line with a table format (default: ` + sandbox.DefaultProfile().String() + `;
+--spark and --table-format pick another). pyspark and the format's connector
+jars are installed once into the cache directory ($SDP_MCP_CACHE or the user
+cache directory), one install per Spark line side by side; the server listens
+on 127.0.0.1 with a random token. Its files (state, log, warehouse, metastore,
+pipeline storage) live in <workspace>/sandbox/ (lakehouse formats keep their
+data in <workspace>/sandbox/<format>/). Java 17+ and Python 3.10+ are required.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&a.sandboxProfile.Spark, "spark", "", "Spark line of the sandbox, e.g. 4.2 (default: the default profile's, or the table format's newest)")
+	pf.StringVar(&a.sandboxProfile.Format, "table-format", "", "table format of the sandbox: delta, iceberg or parquet (default: the line's lakehouse format)")
 	cmd.AddCommand(
 		newSandboxInstallCmd(a),
 		newSandboxStartCmd(a),
@@ -43,7 +51,11 @@ func newSandboxSparkVersionCmd(a *app) *cobra.Command {
 		Short: "Print the Spark version the sandbox installs and runs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(a.stdout, sandbox.SparkVersion)
+			prof, err := sandbox.ResolveProfile(a.sandboxProfile.Spark, a.sandboxProfile.Format)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(a.stdout, prof.PySpark())
 			return err
 		},
 	}
@@ -53,7 +65,7 @@ func newSandboxInstallCmd(a *app) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install pyspark " + sandbox.SparkVersion + " into the cache (no-op when already installed)",
+		Short: "Install pyspark and the table format's jars into the cache (no-op when already installed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, err := sandbox.Install(cmd.Context(), a.installOptions(cmd.Context()))
@@ -62,6 +74,8 @@ func newSandboxInstallCmd(a *app) *cobra.Command {
 			}
 			info := installInfo{
 				SparkVersion:   in.Version,
+				TableFormat:    in.Profile.Format,
+				Jars:           in.Jars,
 				Dir:            in.Dir,
 				Python:         in.Python,
 				SparkHome:      in.SparkHome,
@@ -76,6 +90,8 @@ func newSandboxInstallCmd(a *app) *cobra.Command {
 			}
 			return writeFields(a.stdout, [][2]string{
 				{"spark_version", info.SparkVersion},
+				{"table_format", info.TableFormat},
+				{"jars", strings.Join(info.Jars, " ")},
 				{"spark_home", info.SparkHome},
 				{"spark_submit", info.SparkSubmit},
 				{"spark_pipelines", info.SparkPipelines},
@@ -89,20 +105,22 @@ func newSandboxInstallCmd(a *app) *cobra.Command {
 }
 
 type installInfo struct {
-	SparkVersion   string `json:"spark_version"`
-	Dir            string `json:"dir"`
-	Python         string `json:"python"`
-	SparkHome      string `json:"spark_home"`
-	SparkSubmit    string `json:"spark_submit"`
-	SparkPipelines string `json:"spark_pipelines"`
-	Java           string `json:"java,omitempty"`
-	JavaVersion    string `json:"java_version,omitempty"`
+	SparkVersion   string   `json:"spark_version"`
+	TableFormat    string   `json:"table_format"`
+	Jars           []string `json:"jars,omitempty"`
+	Dir            string   `json:"dir"`
+	Python         string   `json:"python"`
+	SparkHome      string   `json:"spark_home"`
+	SparkSubmit    string   `json:"spark_submit"`
+	SparkPipelines string   `json:"spark_pipelines"`
+	Java           string   `json:"java,omitempty"`
+	JavaVersion    string   `json:"java_version,omitempty"`
 }
 
 // installOptions sends pip's output to stderr at debug level only; at
 // other levels progress is reported through the logger.
 func (a *app) installOptions(ctx context.Context) sandbox.InstallOptions {
-	opts := sandbox.InstallOptions{Logger: a.log}
+	opts := sandbox.InstallOptions{Logger: a.log, Profile: a.sandboxProfile}
 	if a.log.Enabled(ctx, slog.LevelDebug) {
 		opts.Output = a.stderr
 	}
@@ -129,6 +147,7 @@ func newSandboxStartCmd(a *app) *cobra.Command {
 				ReadyTimeout: timeout,
 				Logger:       a.log,
 				Install:      a.installOptions(cmd.Context()),
+				Profile:      a.sandboxProfile,
 			})
 			if err != nil {
 				return err
@@ -212,6 +231,7 @@ type statusView struct {
 	PySparkURL      string     `json:"pyspark_url,omitempty"`
 	Token           string     `json:"token,omitempty"`
 	SparkVersion    string     `json:"spark_version,omitempty"`
+	TableFormat     string     `json:"table_format,omitempty"`
 	StartedAt       *time.Time `json:"started_at,omitempty"`
 	LogPath         string     `json:"log_path,omitempty"`
 	Warehouse       string     `json:"warehouse,omitempty"`
@@ -224,7 +244,7 @@ func (v *statusView) fill(inst *sandbox.Instance, showToken bool) {
 	if showToken {
 		v.URL, v.PySparkURL, v.Token = inst.URL(), inst.PyURL(), inst.Token
 	}
-	v.SparkVersion = inst.SparkVersion
+	v.SparkVersion, v.TableFormat = inst.SparkVersion, inst.Profile.Format
 	if !inst.StartedAt.IsZero() {
 		t := inst.StartedAt.UTC()
 		v.StartedAt = &t
@@ -252,6 +272,7 @@ func (v *statusView) write(w io.Writer, asJSON bool) error {
 	add("url", v.URL)
 	add("pyspark_url", v.PySparkURL)
 	add("spark_version", v.SparkVersion)
+	add("table_format", v.TableFormat)
 	if v.StartedAt != nil {
 		add("started_at", fmt.Sprintf("%s (up %s)", v.StartedAt.Format(time.RFC3339), time.Since(*v.StartedAt).Round(time.Second)))
 	}

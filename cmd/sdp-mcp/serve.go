@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/engine"
@@ -37,7 +36,7 @@ promote is unavailable. A YAML file (--config) configures the environments (a pr
 Spark Connect endpoint enables promote), limits, modes and the HTTP transport; secrets come
 from environment variables it names. Flags override the file; --sandbox-only and --read-only
 only add restrictions. Every tool call is recorded in the audit log
-(<workspace>/audit/audit.jsonl unless configured; see "sdp-mcp audit tail").
+(<workspace>/audit/audit.jsonl unless configured; see "sdp-mcp audit tail" and "sdp-mcp audit verify").
 
 Over HTTP the endpoint is http://ADDR/mcp; binding anything but loopback requires a bearer
 token (http.token_env).`,
@@ -85,41 +84,6 @@ token (http.token_env).`,
 	fl.StringVar(&listen, "listen", config.DefaultListen, "HTTP listen address host:port (implies --transport http)")
 	fl.BoolVar(&sandboxOnly, "sandbox-only", false, "never contact production: promote does not exist")
 	fl.BoolVar(&readOnly, "read-only", false, "offer only the read-only tools")
-	return cmd
-}
-
-func newAuditCmd(a *app) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Read the audit log of tool calls",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	var (
-		n          int
-		configPath string
-	)
-	tail := &cobra.Command{
-		Use:   "tail",
-		Short: "Print the last records of the audit log (JSON lines)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if n < 1 {
-				return fmt.Errorf("invalid -n %d: want a positive number of records", n)
-			}
-			st, err := loadSettings(a, configPath, config.Flags{}, false)
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stat(st.Audit.Path); os.IsNotExist(err) {
-				return fmt.Errorf("no audit log yet at %s: nothing has been served with this workspace", st.Audit.Path)
-			}
-			return audit.Tail(st.Audit.Path, n, a.stdout)
-		},
-	}
-	tail.Flags().IntVarP(&n, "lines", "n", 20, "number of records")
-	tail.Flags().StringVar(&configPath, "config", "", "YAML configuration file (for the audit log path)")
-	cmd.AddCommand(tail)
 	return cmd
 }
 
@@ -206,6 +170,7 @@ func sandboxURL(ctx context.Context, st *config.Config, log *slog.Logger) (strin
 		Workspace: st.Workspace,
 		Logger:    log,
 		Install:   sandbox.InstallOptions{Logger: log},
+		Profile:   st.Environments.Sandbox.Profile(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("starting the local sandbox: %w", err)

@@ -26,17 +26,23 @@ type InstallOptions struct {
 	// Output receives the output of venv creation and pip; nil discards it
 	// (the last lines are still quoted in errors).
 	Output io.Writer
+	// Profile selects the Spark line and table format; the zero Profile
+	// means [DefaultProfile].
+	Profile Profile
 }
 
 // Installation is a finished pyspark install.
 type Installation struct {
-	Version        string // pyspark / Spark version, = SparkVersion
-	Dir            string // root of the virtual env
-	Python         string // the virtual env's python
-	SparkHome      string // the pyspark package directory, usable as SPARK_HOME
-	SparkSubmit    string // <SparkHome>/bin/spark-submit
-	SparkPipelines string // <SparkHome>/bin/spark-pipelines
-	Java           *Java  // Java runtime found for running Spark
+	Version        string // pyspark / Spark release of the profile's line
+	Profile        Profile
+	Connector      *Connector // nil when the format needs no extra jars
+	Jars           []string   // local paths of the connector's jars
+	Dir            string     // root of the virtual env
+	Python         string     // the virtual env's python
+	SparkHome      string     // the pyspark package directory, usable as SPARK_HOME
+	SparkSubmit    string     // <SparkHome>/bin/spark-submit
+	SparkPipelines string     // <SparkHome>/bin/spark-pipelines
+	Java           *Java      // Java runtime found for running Spark
 }
 
 // Env returns environment variables (KEY=value) that make Spark tools use
@@ -65,8 +71,9 @@ type installMarker struct {
 	InstalledAt   time.Time `json:"installed_at"`
 }
 
-// Install makes sure pyspark [SparkVersion] (with the connect and pipelines
-// extras) is installed in the cache and returns it. It first checks that
+// Install makes sure the pyspark release of the profile's Spark line (with
+// the connect and pipelines extras) and the format's connector jars are in
+// the cache and returns them. Each line has its own install, side by side. It first checks that
 // Java 17+ is available (needed to run Spark) and, when it has to install,
 // that Python 3.10+ is.
 //
@@ -94,8 +101,27 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 	} else if cache, err = filepath.Abs(cache); err != nil {
 		return nil, err
 	}
-	dir := InstallDir(cache, SparkVersion)
-	if in, err := loadInstall(dir, java); err == nil {
+	prof, err := ResolveProfile(opts.Profile.Spark, opts.Profile.Format)
+	if err != nil {
+		return nil, err
+	}
+	in, err := installPySpark(ctx, cache, prof.PySpark(), java, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	in.Profile, in.Connector = prof.Profile, prof.Connector
+	if prof.Connector != nil {
+		if in.Jars, err = ensureJars(ctx, cache, in, prof.Connector, log); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// installPySpark installs pyspark version into the cache (see [Install]).
+func installPySpark(ctx context.Context, cache, version string, java *Java, opts InstallOptions, log *slog.Logger) (*Installation, error) {
+	dir := InstallDir(cache, version)
+	if in, err := loadInstall(dir, version, java); err == nil {
 		log.Debug("pyspark already installed", "dir", dir)
 		return in, nil
 	}
@@ -103,7 +129,7 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("creating cache directory: %w", err)
 	}
-	lock, err := lockFile(ctx, filepath.Join(cache, "pyspark-"+SparkVersion+".lock"), func() {
+	lock, err := lockFile(ctx, filepath.Join(cache, "pyspark-"+version+".lock"), func() {
 		log.Info("another process is installing pyspark; waiting for it", "dir", dir)
 	})
 	if err != nil {
@@ -112,7 +138,7 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 	defer lock.unlock()
 
 	// Somebody may have finished while we waited for the lock.
-	if in, err := loadInstall(dir, java); err == nil {
+	if in, err := loadInstall(dir, version, java); err == nil {
 		return in, nil
 	}
 
@@ -148,7 +174,7 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 
 	start := time.Now()
 	log.Info("installing pyspark for the local Spark sandbox (one-time, downloads about 1 GB)",
-		"version", SparkVersion, "dir", dir, "python", py.Path, "python_version", py.String())
+		"version", version, "dir", dir, "python", py.Path, "python_version", py.String())
 
 	out := &tailWriter{max: 32 << 10}
 	var w io.Writer = out
@@ -163,7 +189,7 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 		return nil, fmt.Errorf("creating virtual env with %s -m venv failed: %w.%s\n%s", py.Path, err, hint, indent(lastLines(out.String(), 20)))
 	}
 	vpy := filepath.Join(tmp, "bin", "python")
-	pkg := "pyspark[connect,pipelines]==" + SparkVersion
+	pkg := "pyspark[connect,pipelines]==" + version
 	stop := heartbeat(log, "still installing pyspark", start, 10*time.Second)
 	err = runLogged(ctx, w, vpy, "-m", "pip", "install", "--no-input", "--disable-pip-version-check", pkg)
 	stop()
@@ -183,16 +209,16 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 	if len(lines) < 2 {
 		return nil, fmt.Errorf("locating the installed pyspark: unexpected output %q", info)
 	}
-	home, version := strings.TrimSpace(lines[len(lines)-2]), strings.TrimSpace(lines[len(lines)-1])
-	if version != SparkVersion {
-		return nil, fmt.Errorf("pip installed pyspark %s, want %s", version, SparkVersion)
+	home, got := strings.TrimSpace(lines[len(lines)-2]), strings.TrimSpace(lines[len(lines)-1])
+	if got != version {
+		return nil, fmt.Errorf("pip installed pyspark %s, want %s", got, version)
 	}
 	rel, err := filepath.Rel(tmp, home)
 	if err != nil || strings.HasPrefix(rel, "..") {
 		return nil, fmt.Errorf("installed pyspark at %s is outside the virtual env %s", home, tmp)
 	}
 	m := installMarker{Version: version, SparkHome: rel, PythonVersion: py.String(), InstalledAt: time.Now().UTC()}
-	if err := checkSparkHome(home); err != nil {
+	if err := checkSparkHome(home, version); err != nil {
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
@@ -204,17 +230,17 @@ func Install(ctx context.Context, opts InstallOptions) (*Installation, error) {
 		return nil, fmt.Errorf("moving install into place: %w", err)
 	}
 	ok = true
-	in, err := loadInstall(dir, java)
+	in, err := loadInstall(dir, version, java)
 	if err != nil {
 		return nil, fmt.Errorf("install finished but is not usable: %w", err)
 	}
-	log.Info("installed pyspark", "version", SparkVersion, "spark_home", in.SparkHome, "took", time.Since(start).Round(time.Second))
+	log.Info("installed pyspark", "version", version, "spark_home", in.SparkHome, "took", time.Since(start).Round(time.Second))
 	return in, nil
 }
 
 // loadInstall returns the finished install in dir, or an error if there is
 // none (or it is incomplete).
-func loadInstall(dir string, java *Java) (*Installation, error) {
+func loadInstall(dir, version string, java *Java) (*Installation, error) {
 	b, err := os.ReadFile(filepath.Join(dir, markerName))
 	if err != nil {
 		return nil, err
@@ -223,11 +249,11 @@ func loadInstall(dir string, java *Java) (*Installation, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("parsing install marker: %w", err)
 	}
-	if m.Version != SparkVersion {
-		return nil, fmt.Errorf("install in %s is pyspark %s, want %s", dir, m.Version, SparkVersion)
+	if m.Version != version {
+		return nil, fmt.Errorf("install in %s is pyspark %s, want %s", dir, m.Version, version)
 	}
 	home := filepath.Join(dir, m.SparkHome)
-	if err := checkSparkHome(home); err != nil {
+	if err := checkSparkHome(home, version); err != nil {
 		return nil, err
 	}
 	return &Installation{
@@ -242,12 +268,12 @@ func loadInstall(dir string, java *Java) (*Installation, error) {
 }
 
 // checkSparkHome verifies the pieces of the distribution the sandbox uses.
-func checkSparkHome(home string) error {
+func checkSparkHome(home, version string) error {
 	for _, rel := range []string{
 		filepath.Join("bin", "spark-submit"),
 		filepath.Join("bin", "spark-pipelines"),
-		filepath.Join("jars", "spark-connect_2.13-"+SparkVersion+".jar"),
-		filepath.Join("jars", "spark-pipelines_2.13-"+SparkVersion+".jar"),
+		filepath.Join("jars", "spark-connect_2.13-"+version+".jar"),
+		filepath.Join("jars", "spark-pipelines_2.13-"+version+".jar"),
 	} {
 		if _, err := os.Stat(filepath.Join(home, rel)); err != nil {
 			return fmt.Errorf("pyspark install at %s is incomplete: %s is missing", home, rel)

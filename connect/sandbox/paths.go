@@ -85,6 +85,22 @@ func WorkspacePaths(workspace string) (Paths, error) {
 	}, nil
 }
 
+// ForFormat returns p with the data directories (warehouse, metastore,
+// pipeline storage) of a table format. Parquet keeps the original layout;
+// every other format has its own "<workspace>/sandbox/<format>/" so one
+// warehouse directory never mixes formats (Delta refuses to create a table
+// over files it did not write) and switching formats loses nothing.
+func (p Paths) ForFormat(format string) Paths {
+	if format == "" || format == FormatParquet {
+		return p
+	}
+	d := filepath.Join(p.Dir, format)
+	p.Warehouse = filepath.Join(d, "warehouse")
+	p.Metastore = filepath.Join(d, "metastore")
+	p.PipelineStorage = filepath.Join(d, "pipeline-storage")
+	return p
+}
+
 // create makes the sandbox directories.
 func (p Paths) create() error {
 	for _, d := range []string{p.Dir, p.Warehouse, p.Metastore, p.PipelineStorage, p.Tmp} {

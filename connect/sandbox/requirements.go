@@ -14,10 +14,6 @@ import (
 	"time"
 )
 
-// SparkVersion is the pyspark / Spark version the sandbox installs and runs.
-// It is the single place where the version is pinned.
-const SparkVersion = "4.3.0"
-
 // Minimum versions of the tools the sandbox needs.
 const (
 	MinJavaMajor   = 17

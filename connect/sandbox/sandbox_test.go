@@ -158,7 +158,7 @@ func TestServerCommandKeepsTokenOffCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := serverArgs(p, 15002, "2g", nil)
+	args := serverArgs(p, 15002, "2g", &Installation{}, nil)
 	joined := strings.Join(args, " ")
 	for _, want := range []string{
 		"--class " + serverClass,

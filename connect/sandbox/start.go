@@ -54,6 +54,9 @@ type Options struct {
 	// Install configures the pyspark install done (if needed) before
 	// starting. Its Logger defaults to Logger.
 	Install InstallOptions
+	// Profile is the Spark line and table format to run; the zero Profile
+	// means [DefaultProfile]. It overrides Install.Profile.
+	Profile Profile
 }
 
 // Instance is a running sandbox server.
@@ -68,6 +71,7 @@ type Instance struct {
 	WarehousePath   string    // spark.sql.warehouse.dir
 	MetastorePath   string    // Derby home of the Hive metastore
 	SparkVersion    string    // version reported by the server
+	Profile         Profile   // Spark line and table format it runs
 	StartedAt       time.Time // when the server was launched
 	Reused          bool      // true when Start found it already running
 	StartupDuration time.Duration
@@ -101,6 +105,7 @@ var tokenParamRE = regexp.MustCompile(`(;token=)[^;]*`)
 func RedactURL(u string) string { return tokenParamRE.ReplaceAllString(u, "${1}<redacted>") }
 
 func instanceFromState(st *State, p Paths, reused bool) *Instance {
+	p = p.ForFormat(st.profile().Format)
 	return &Instance{
 		Workspace:     p.Workspace,
 		Port:          st.Port,
@@ -112,6 +117,7 @@ func instanceFromState(st *State, p Paths, reused bool) *Instance {
 		WarehousePath: p.Warehouse,
 		MetastorePath: p.Metastore,
 		SparkVersion:  st.SparkVersion,
+		Profile:       st.profile(),
 		StartedAt:     st.StartedAt,
 		Reused:        reused,
 	}
@@ -161,16 +167,22 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	if opts.Install.Logger == nil {
 		opts.Install.Logger = log
 	}
+	prof, err := ResolveProfile(opts.Profile.Spark, opts.Profile.Format)
+	if err != nil {
+		return nil, err
+	}
+	opts.Install.Profile = prof.Profile
 	p, err := WorkspacePaths(opts.Workspace)
 	if err != nil {
 		return nil, err
 	}
+	p = p.ForFormat(prof.Format)
 	if strings.ContainsAny(p.Workspace, "\"'\\\n") {
 		return nil, fmt.Errorf("workspace path %q contains quotes, backslashes or newlines, which Spark options cannot carry", p.Workspace)
 	}
 	log = log.With("workspace", p.Workspace)
 
-	if inst := reusable(ctx, p, log); inst != nil {
+	if inst := reusable(ctx, p, prof.Profile, log); inst != nil {
 		return inst, nil
 	}
 
@@ -191,11 +203,17 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 
 	// It may have been started while we waited for the lock; or a previous
 	// server may be alive but broken.
-	if inst := reusable(ctx, p, log); inst != nil {
+	if inst := reusable(ctx, p, prof.Profile, log); inst != nil {
 		return inst, nil
 	}
 	if st, err := ReadState(p.State); err == nil {
-		if processAlive(st.PID) && isSparkServer(st.PID) {
+		if processAlive(st.PID) && isSparkServer(st.PID) && st.profile() != prof.Profile {
+			log.Info("the running sandbox server runs another profile; restarting it",
+				"running", st.profile().String(), "want", prof.String())
+			if _, err := terminate(ctx, st.PID, st.PGID, DefaultStopGrace, log); err != nil {
+				return nil, err
+			}
+		} else if processAlive(st.PID) && isSparkServer(st.PID) {
 			// Give a slow (busy) server a few more chances before killing it.
 			for i := 0; i < 3; i++ {
 				select {
@@ -203,7 +221,7 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 					return nil, ctx.Err()
 				case <-time.After(time.Second):
 				}
-				if inst := reusable(ctx, p, log); inst != nil {
+				if inst := reusable(ctx, p, prof.Profile, log); inst != nil {
 					return inst, nil
 				}
 			}
@@ -254,10 +272,10 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	}
 	offset, _ := logf.Seek(0, io.SeekEnd)
 	startedAt := time.Now()
-	fmt.Fprintf(logf, "\n==== sdp-mcp sandbox: starting Spark %s on 127.0.0.1:%d at %s ====\n",
-		SparkVersion, port, startedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(logf, "\n==== sdp-mcp sandbox: starting %s (pyspark %s) on 127.0.0.1:%d at %s ====\n",
+		prof, in.Version, port, startedAt.UTC().Format(time.RFC3339))
 
-	cmd := exec.Command(in.SparkSubmit, serverArgs(p, port, opts.Memory, opts.Conf)...)
+	cmd := exec.Command(in.SparkSubmit, serverArgs(p, port, opts.Memory, in, opts.Conf)...)
 	cmd.Dir = p.Dir
 	cmd.Env = serverEnv(os.Environ(), in, p, token)
 	cmd.Stdin = nil
@@ -283,13 +301,15 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 		Port:         port,
 		Token:        token,
 		URL:          connectURL("127.0.0.1", port, token),
-		SparkVersion: SparkVersion,
+		SparkVersion: in.Version,
+		SparkLine:    prof.Spark,
+		TableFormat:  prof.Format,
 		StartedAt:    startedAt.UTC(),
 		LogPath:      p.Log,
 		Workspace:    p.Workspace,
 		SparkHome:    in.SparkHome,
 	}
-	log.Info("starting Spark Connect server", "pid", pid, "port", port, "spark_version", SparkVersion, "log", p.Log)
+	log.Info("starting Spark Connect server", "pid", pid, "port", port, "profile", prof.String(), "spark_version", in.Version, "log", p.Log)
 
 	fail := func(reason string) error {
 		_, _ = terminate(context.WithoutCancel(ctx), pid, pgid, 10*time.Second, log)
@@ -304,8 +324,8 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	if err != nil {
 		return nil, fail(err.Error())
 	}
-	if version != SparkVersion {
-		log.Warn("server reports an unexpected Spark version", "got", version, "want", SparkVersion)
+	if version != in.Version {
+		log.Warn("server reports an unexpected Spark version", "got", version, "want", in.Version)
 	}
 	st.SparkVersion = version
 	if err := WriteState(p.State, st); err != nil {
@@ -318,10 +338,11 @@ func Start(ctx context.Context, opts Options) (*Instance, error) {
 	return inst, nil
 }
 
-// reusable returns the recorded server if it is alive and answers.
-func reusable(ctx context.Context, p Paths, log *slog.Logger) *Instance {
+// reusable returns the recorded server if it is alive, runs profile and
+// answers.
+func reusable(ctx context.Context, p Paths, profile Profile, log *slog.Logger) *Instance {
 	st, err := ReadState(p.State)
-	if err != nil || !processAlive(st.PID) {
+	if err != nil || !processAlive(st.PID) || st.profile() != profile {
 		return nil
 	}
 	version, err := probe(ctx, st.URL)
@@ -329,8 +350,8 @@ func reusable(ctx context.Context, p Paths, log *slog.Logger) *Instance {
 		log.Debug("recorded sandbox server does not answer", "pid", st.PID, "err", err)
 		return nil
 	}
-	if version != SparkVersion {
-		log.Warn("reusing a sandbox server that runs a different Spark version; stop it to upgrade", "running", version, "want", SparkVersion)
+	if want := profile.PySpark(); version != want {
+		log.Warn("reusing a sandbox server that runs a different Spark version; stop it to upgrade", "running", version, "want", want)
 	}
 	st.SparkVersion = version
 	inst := instanceFromState(st, p, true)
@@ -377,7 +398,7 @@ func exitDescription(err error) string {
 var memoryRE = regexp.MustCompile(`^[1-9][0-9]*[kKmMgGtT]?$`)
 
 // serverArgs is the spark-submit command line. It must not contain the token.
-func serverArgs(p Paths, port int, memory string, extra map[string]string) []string {
+func serverArgs(p Paths, port int, memory string, in *Installation, extra map[string]string) []string {
 	conf := func(k, v string) []string { return []string{"--conf", k + "=" + v} }
 	args := []string{
 		"--class", serverClass,
@@ -397,6 +418,14 @@ func serverArgs(p Paths, port int, memory string, extra map[string]string) []str
 		{"spark.driver.extraJavaOptions", "-Dderby.system.home=" + quoteJavaOpt(p.Metastore)},
 	} {
 		args = append(args, conf(kv[0], kv[1])...)
+	}
+	if in.Connector != nil {
+		if len(in.Jars) > 0 {
+			args = append(args, "--jars", strings.Join(in.Jars, ","))
+		}
+		for _, kv := range in.Connector.Conf {
+			args = append(args, conf(kv[0], kv[1])...)
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		args = append(args, conf(k, extra[k])...)

@@ -19,10 +19,21 @@ type State struct {
 	Token        string    `json:"token"`
 	URL          string    `json:"url"`
 	SparkVersion string    `json:"spark_version"`
+	SparkLine    string    `json:"spark_line,omitempty"`
+	TableFormat  string    `json:"table_format,omitempty"`
 	StartedAt    time.Time `json:"started_at"`
 	LogPath      string    `json:"log_path"`
 	Workspace    string    `json:"workspace"`
 	SparkHome    string    `json:"spark_home,omitempty"`
+}
+
+// profile is the recorded profile; a state written before profiles existed
+// is Spark 4.3 with parquet, the only sandbox there was.
+func (s *State) profile() Profile {
+	if s.SparkLine == "" && s.TableFormat == "" {
+		return Profile{Spark: "4.3", Format: FormatParquet}
+	}
+	return Profile{Spark: s.SparkLine, Format: s.TableFormat}
 }
 
 // ReadState reads a state file. A missing file returns an error matching
