@@ -78,6 +78,13 @@ type entry struct {
 // each "prev" is the hash of the record before it, across files. It
 // returns the first break as a *Problem.
 func Verify(path string) (*Report, error) {
+	// A shared lock: no server appends or rotates while the files are read.
+	if lock, err := os.Open(path + ".lock"); err == nil {
+		defer lock.Close()
+		if err := lockFile(lock, false); err == nil {
+			defer unlockFile(lock)
+		}
+	}
 	rot, err := rotatedFiles(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit log directory: %w", err)
