@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser e2e demo
+.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser python-mcp e2e demo
 
 all: build
 
@@ -36,7 +36,7 @@ run: build
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace.
 # Fails (never skips) when the engine cannot start.
-test: lint check-generate docs-check fuzz-short node-tools browser build
+test: lint check-generate docs-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
@@ -50,6 +50,12 @@ test: lint check-generate docs-check fuzz-short node-tools browser build
 node-tools:
 	@bash scripts/node-tools.sh >/dev/null
 
+# The pinned Python MCP SDK (a venv in the cache) that the identity and
+# approval end-to-end tests drive the server with, on both protocol
+# versions. The e2e tests call the same script.
+python-mcp:
+	@bash scripts/python-mcp.sh >/dev/null
+
 # Chromium for the web console's browser tests (part of `make test`):
 # Debian's chromium package, installed with apt-get when missing.
 browser:
@@ -58,7 +64,7 @@ browser:
 # The end-to-end tests only (part of `make test`): the built binary driven by
 # the MCP Inspector CLI and the MCP conformance suite, against the shared
 # test sandbox plus a private second Spark Connect server.
-e2e: node-tools
+e2e: node-tools python-mcp
 	$(GO) test -tags integration -count=1 -timeout 20m -v ./e2e/
 
 # A scripted agent session: bin/sdp-mcp serve over stdio, driven by

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/sdp-mcp/sdp-mcp/approval"
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
@@ -86,6 +87,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Approvals holds the people's approvals of promotions; nil when
+	// promote needs none (promotion.approval: none, or no production).
+	Approvals *approval.Store
 }
 
 // Handler holds the dependencies of the tools; each tool is a method on it.
@@ -96,6 +100,8 @@ type Handler struct {
 	policy  *policy.Policy
 	log     *slog.Logger
 	now     func() time.Time
+	// approvals, when set, gates promote on a person's approval.
+	approvals *approval.Store
 
 	// engines is held while an engine is being created (starting the
 	// sandbox can take minutes); it is a channel so waiters can give up.
@@ -116,6 +122,7 @@ func New(d Deps) (*Handler, error) {
 		return nil, errors.New("tools: Config, Engines and Guard are required")
 	}
 	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, policy: d.Policy, log: d.Log, now: d.Now,
+		approvals: d.Approvals,
 		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
 	n := d.Config.Limits.MaxConcurrentSparkOperations
 	if n < 1 {

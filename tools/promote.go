@@ -157,6 +157,15 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		c.warnings = append(c.warnings, parity.Differences...)
 	}
 
+	// A person approves exactly this promotion, seeing its plan, before
+	// anything is written in production (promotion.approval). Everything
+	// above only reads.
+	if h.approvals != nil {
+		if err := h.approve(ctx, c, p, in, qualified(prod.Catalog, prod.Schema, ""), plan); err != nil {
+			return nil, err
+		}
+	}
+
 	res, err := eng.Run(ctx, pp, opts, progress(ctx, c.req))
 	if err != nil {
 		return nil, engineErr(config.Production, err)
@@ -174,6 +183,9 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
 		DurationMS: ro.DurationMS, Plan: planOut(plan)}
 	c.summary = runSummary("promoted", in.Pipeline, ro)
+	if c.approvalID != "" {
+		c.summary += " (approval " + c.approvalID + ")"
+	}
 	c.failed = !ro.OK
 	return out, nil
 }
