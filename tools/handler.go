@@ -114,6 +114,10 @@ type Handler struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // pipeline name → lock
+
+	// drafts keeps the drafts in memory so that a change reads and writes
+	// only what changed (see pipeline.Store).
+	drafts *pipeline.Store
 }
 
 // New returns a Handler.
@@ -123,7 +127,8 @@ func New(d Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, policy: d.Policy, log: d.Log, now: d.Now,
 		approvals: d.Approvals,
-		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
+		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{},
+		drafts: pipeline.NewStore()}
 	n := d.Config.Limits.MaxConcurrentSparkOperations
 	if n < 1 {
 		n = config.DefaultSparkOperations
@@ -253,7 +258,7 @@ func (h *Handler) load(name string) (*pipeline.Pipeline, error) {
 	if !ok {
 		return nil, h.noPipeline(name)
 	}
-	p, err := pipeline.Load(h.dir(name))
+	p, err := h.drafts.Load(h.dir(name))
 	if err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
@@ -277,7 +282,7 @@ func (h *Handler) save(p *pipeline.Pipeline) error {
 	if err := os.MkdirAll(h.dir(p.Name), 0o755); err != nil {
 		return &InfraError{Public: "the pipeline folder could not be written", Err: err}
 	}
-	if err := p.Save(h.dir(p.Name)); err != nil {
+	if err := h.drafts.Save(p, h.dir(p.Name)); err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
 			return ps
