@@ -23,8 +23,8 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
-	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
