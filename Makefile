@@ -134,6 +134,7 @@ bench: build
 	$(GO) run ./bench/connectbench -out bench/results.md
 	$(GO) run ./bench/pipelinebench -out bench/pipeline-results.md
 	$(GO) run ./bench/mcpbench -out bench/mcp-results.md
+	$(GO) run ./bench/scalebench -out bench/scale-results.md
 
 clean:
 	rm -rf bin

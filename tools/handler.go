@@ -114,6 +114,10 @@ type Handler struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // pipeline name → lock
+
+	// drafts keeps the drafts in memory so that a change reads and writes
+	// only what changed (see pipeline.Store).
+	drafts *pipeline.Store
 }
 
 // New returns a Handler.
@@ -123,7 +127,8 @@ func New(d Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, policy: d.Policy, log: d.Log, now: d.Now,
 		approvals: d.Approvals,
-		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
+		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{},
+		drafts: pipeline.NewStore()}
 	n := d.Config.Limits.MaxConcurrentSparkOperations
 	if n < 1 {
 		n = config.DefaultSparkOperations
@@ -202,7 +207,16 @@ func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 	}
 	e, err := h.engines(ctx, ec)
 	if err != nil {
-		return nil, &InfraError{Public: "the " + env + " engine could not be started or reached", Err: err}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// An operator's problem, not a server bug: the agent is told so,
+		// the cause goes to the log under the reference it is given.
+		ref := newRef()
+		h.log.Error("the engine could not be started or reached", "environment", env, "ref", ref, "cause", causeChain(err))
+		return nil, &toolError{decision: audit.Failed, rule: "engine.unavailable", msg: fmt.Sprintf(
+			"the %s engine could not be started or reached; nothing was changed; an operator must check it "+
+				"(for the local sandbox: sdp-mcp sandbox status); the server log has the cause under ref %s", env, ref)}
 	}
 	e = limitedEngine{h: h, e: e}
 	h.started[env] = e
@@ -253,7 +267,7 @@ func (h *Handler) load(name string) (*pipeline.Pipeline, error) {
 	if !ok {
 		return nil, h.noPipeline(name)
 	}
-	p, err := pipeline.Load(h.dir(name))
+	p, err := h.drafts.Load(h.dir(name))
 	if err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
@@ -277,7 +291,7 @@ func (h *Handler) save(p *pipeline.Pipeline) error {
 	if err := os.MkdirAll(h.dir(p.Name), 0o755); err != nil {
 		return &InfraError{Public: "the pipeline folder could not be written", Err: err}
 	}
-	if err := p.Save(h.dir(p.Name)); err != nil {
+	if err := h.drafts.Save(p, h.dir(p.Name)); err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
 			return ps
