@@ -295,7 +295,7 @@ func (e *Engine) dryRun(ctx context.Context, p *pipeline.Pipeline, skip map[stri
 		}
 		cctx, cancel := e.withCallTimeout(ctx)
 		defer cancel()
-		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.Storage}, nil)
+		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.StoragePath()}, nil)
 		var re *connect.RunError
 		if errors.As(err, &re) {
 			ps = append(ps, e.runProblems(p, re, skip)...)
