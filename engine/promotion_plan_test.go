@@ -169,6 +169,14 @@ func TestBuildPlan(t *testing.T) {
 	if !plan.Blocked() || len(plan.FullRefresh) != 1 {
 		t.Errorf("blocked %v, full refresh %v", plan.Blocked(), plan.FullRefresh)
 	}
+	// In a parquet table, a column cannot change type in place: refused.
+	in.Options, in.Preflight, in.Protected, in.Parity = RunOptions{}, nil, nil, nil
+	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "float", Nullable: true}}
+	plan, _ = BuildPlan(in)
+	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "totals: column 2 would change from total double to total float") {
+		t.Errorf("retyped parquet column: refusals %q", plan.Refusals)
+	}
+
 	// A table this server never wrote is replaced: its definition is unknown.
 	in.Tables["totals"] = TableState{Columns: in.Columns["totals"]}
 	plan, _ = BuildPlan(in)

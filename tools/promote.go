@@ -153,6 +153,10 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err != nil {
 		return nil, err
 	}
+	if plan.Blocked() {
+		return nil, &toolError{decision: audit.Denied, rule: "promote.plan",
+			msg: "promote was refused and nothing ran: " + strings.Join(plan.Refusals, "; ") + "\n" + plan.Text()}
+	}
 	if parity != nil && !parity.Same {
 		c.warnings = append(c.warnings, parity.Differences...)
 	}
