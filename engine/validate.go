@@ -302,7 +302,7 @@ func (e *Engine) dryRun(ctx context.Context, p *pipeline.Pipeline, skip map[stri
 		// its time grows with the graph, and so does its bound.
 		cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout+dryRunTimePerElement*time.Duration(len(p.Datasets)+len(p.Flows)))
 		defer cancel()
-		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.Storage}, nil)
+		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.StoragePath()}, nil)
 		var re *connect.RunError
 		if errors.As(err, &re) {
 			ps = append(ps, e.runProblems(p, re, skip)...)
