@@ -94,6 +94,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) mod tidy -diff
+	@# Cross-compile check: every package compiles for macOS and Windows
+	@# (compile only; linking the commands would cost a minute, this seconds).
+	GOOS=darwin $(GO) list -export ./... >/dev/null
+	GOOS=windows $(GO) list -export ./... >/dev/null
 
 tools: $(TOOLS_BIN)/buf $(TOOLS_BIN)/protoc-gen-go $(TOOLS_BIN)/protoc-gen-go-grpc
 
