@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,9 @@ environments:
 		t.Fatalf("promote before approval: isError=%v %v\n%s", isErr, out, text)
 	}
 	id := m[1]
+	if !strings.Contains(text, "/ui/approvals") {
+		t.Errorf("the approval_required message does not point to the web console:\n%s", text)
+	}
 
 	shots := screenshotDir(t)
 	b := newBrowser(t, shots)
@@ -141,6 +145,16 @@ environments:
 	if !strings.Contains(text, "approved by operator") || !strings.Contains(text, "requested by agent") {
 		t.Errorf("the console's approval records:\n%s", text)
 	}
+	// The principal filter: only the operator's records.
+	b.do("filter by principal", chromedp.Navigate(srv.base+"/ui/audit"), chromedp.WaitVisible(chromedp.ID("f-principal")),
+		chromedp.SetValue(chromedp.ID("f-principal"), "operator"), chromedp.Click(chromedp.ID("f-apply")))
+	b.waitLocation("principal=operator")
+	b.do("filtered", chromedp.WaitVisible(chromedp.ID("audit")))
+	who := eval[[]string](b, `Array.from(document.querySelectorAll("#audit tbody tr td:nth-child(2)")).map(td => td.textContent)`)
+	if len(who) == 0 || slices.ContainsFunc(who, func(w string) bool { return w != "operator" }) {
+		t.Errorf("audit rows filtered by principal operator: %v", who)
+	}
+	noErrors("/ui/audit?principal=operator")
 	b.do("promotion history", chromedp.Navigate(srv.base+"/ui/history?kind=promotion"), chromedp.WaitVisible(chromedp.ID("history")))
 	b.screenshot("promotion-history")
 	noErrors("/ui/history?kind=promotion")
