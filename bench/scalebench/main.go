@@ -53,11 +53,12 @@ func main() {
 }
 
 type settings struct {
-	out          string
-	iters        int
-	declareCalls int
-	timeout      time.Duration
-	skipRun      bool
+	out            string
+	iters          int
+	declareCalls   int
+	timeout        time.Duration
+	previewTimeout time.Duration
+	skipRun        bool
 }
 
 func run() error {
@@ -66,6 +67,7 @@ func run() error {
 	flag.IntVar(&c.iters, "iters", 3, "measured calls per side and measurement")
 	flag.IntVar(&c.declareCalls, "declare-calls", 200, "measured declare_table calls per draft size")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on each single call")
+	flag.DurationVar(&c.previewTimeout, "preview-timeout", 3*time.Minute, "bound on each preview (previews of deep lattices grow fast)")
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
 	maxTotal := flag.Duration("max", 90*time.Minute, "bound on the whole benchmark")
 	wsFlag := flag.String("workspace", "", "sandbox workspace (default: the shared bench workspace in the user cache)")
@@ -162,7 +164,7 @@ type result struct {
 	s                   *shape
 	cli, cold, re, prev []float64
 	coldA, coldD        []float64 // analysis and full dry-run within the cold validations
-	cliErr              string
+	cliErr, prevErr     string
 	reChecks            *engine.ValidationChecks
 	coldChecks          *engine.ValidationChecks
 }
@@ -197,9 +199,9 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		func() (*shape, error) { return chain(src, 25) },
 		func() (*shape, error) { return chain(src, 50) },
 		func() (*shape, error) { return chain(src, 100) },
+		func() (*shape, error) { return lattice(src, 4) },
 		func() (*shape, error) { return lattice(src, 6) },
-		func() (*shape, error) { return lattice(src, 10) },
-		func() (*shape, error) { return lattice(src, 14) },
+		func() (*shape, error) { return lattice(src, 8) },
 	} {
 		s, err := mk()
 		if err != nil {
@@ -288,8 +290,9 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 		r.coldD = append(r.coldD, res.Checks.DryRunTime.Seconds())
 		b.log.Info("measured", "shape", s.name, "cli", r.cli, "cold", r.cold)
 	}
-	// Re-validations after one change, on the warm engine.
-	for i := 1; i <= b.cfg.iters; i++ {
+	// Re-validations after one change, on the warm engine (cheap: at
+	// least five).
+	for i := 1; i <= max(b.cfg.iters, 5); i++ {
 		q, err := changed(s.p, s.change, i)
 		if err != nil {
 			return nil, err
@@ -306,13 +309,19 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 	}
 	// Previews of the deepest dataset.
 	for i := 0; i < b.cfg.iters; i++ {
-		t, err := b.timed(ctx, func(ctx context.Context) error {
+		pctx, cancel := context.WithTimeout(ctx, b.cfg.previewTimeout)
+		t, err := b.timed(pctx, func(ctx context.Context) error {
 			res, err := eng.Preview(ctx, s.p, engine.PreviewRequest{Dataset: s.deepest, Limit: 10})
 			if err == nil && len(res.Rows) == 0 {
 				err = fmt.Errorf("preview of %s returned no rows", s.deepest)
 			}
 			return err
 		})
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(fmt.Sprint(err), "did not finish within") {
+			r.prevErr = fmt.Sprintf("did not finish within %s", b.cfg.previewTimeout)
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("preview: %w", err)
 		}
@@ -488,6 +497,9 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 	for _, x := range rs {
 		if x.cliErr != "" {
 			fmt.Fprintf(&r, "\nCLI dry-run of %s failed: `%s`\n", x.s.name, x.cliErr)
+		}
+		if x.prevErr != "" {
+			fmt.Fprintf(&r, "\nPreview of %s's deepest dataset %s.\n", x.s.name, x.prevErr)
 		}
 	}
 	fmt.Fprintln(&r, "\nWhere a cold validation's time goes (medians; the per-dataset analysis and the full SDP dry-run run side by side, "+
