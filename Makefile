@@ -35,13 +35,15 @@ run: build
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace.
-# Fails (never skips) when the engine cannot start.
+# Fails (never skips) when the engine cannot start. The web console's
+# browser tests leave their screenshots in bin/console-screenshots.
 test: lint check-generate docs-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
 	$(BIN) sandbox install; \
-	SDP_MCP_TEST_WORKSPACE="$$ws" $(GO) test -race -tags integration -count=1 -timeout 45m ./...
+	SDP_MCP_TEST_WORKSPACE="$$ws" SDP_MCP_SCREENSHOTS="$${SDP_MCP_SCREENSHOTS:-$(CURDIR)/bin/console-screenshots}" \
+	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...
 
 # The pinned Node tools of the end-to-end tests (MCP Inspector, conformance
 # suite; Node 22 from npm when the system Node is older), cached outside the
@@ -92,6 +94,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) mod tidy -diff
+	@# Cross-compile check: every package compiles for macOS and Windows
+	@# (compile only; linking the commands would cost a minute, this seconds).
+	GOOS=darwin $(GO) list -export ./... >/dev/null
+	GOOS=windows $(GO) list -export ./... >/dev/null
 
 tools: $(TOOLS_BIN)/buf $(TOOLS_BIN)/protoc-gen-go $(TOOLS_BIN)/protoc-gen-go-grpc
 

@@ -57,7 +57,8 @@ type Pipeline struct {
 	// production), never from an agent.
 	Catalog  string `json:"catalog,omitempty"`
 	Database string `json:"database,omitempty"`
-	// Storage is the URI under which SDP keeps checkpoints and metadata.
+	// Storage is the storage root of the environment, a URI; SDP keeps
+	// this pipeline's checkpoints and metadata under StoragePath.
 	Storage string `json:"storage"`
 	// Configuration holds Spark confs set for every flow of the pipeline.
 	Configuration map[string]string `json:"configuration,omitempty"`
@@ -418,4 +419,12 @@ func suggestFlowName(name, target string) string {
 		s = s[:63]
 	}
 	return s
+}
+
+// StoragePath is where SDP keeps this pipeline's checkpoints and metadata:
+// <Storage>/<Name>. The saved spark-pipeline.yml names it, and the engine
+// runs with it, so engine runs and spark-pipelines runs of the folder share
+// one state.
+func (p *Pipeline) StoragePath() string {
+	return strings.TrimRight(p.Storage, "/") + "/" + p.Name
 }

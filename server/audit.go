@@ -45,8 +45,9 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 		ctx = auth.WithPrincipal(ctx, s.principal(ctx))
 		ctx = auth.WithConversation(ctx, rec.Conversation)
 		ctx = engine.WithAgentSession(ctx, key)
-		if ok, wait := s.rate.allow(key); !ok {
-			msg := rateMessage(s.rate.perMinute, wait)
+		perMinute := s.policy.CallsPerMinute(rec.Principal)
+		if ok, wait := s.rate.allowAt(key, perMinute); !ok {
+			msg := rateMessage(min(perMinute, s.rate.perMinute), wait)
 			rec.Decision, rec.Rules, rec.Summary = audit.Denied, []string{ruleRate}, msg
 			if werr := s.audit.Write(rec); werr != nil {
 				ref := newRef()

@@ -24,6 +24,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
@@ -118,6 +119,8 @@ type testOpts struct {
 	now                   func() time.Time
 	approval              string            // promotion.approval
 	clients               map[string]string // http.clients: name → token
+	oauth                 *config.OAuth
+	policy                *policy.Policy
 }
 
 const testToken = "0123456789abcdef0123456789abcdef"
@@ -149,6 +152,7 @@ func testSettings(t *testing.T, o testOpts) *config.Config {
 		c.Limits.CallsPerMinute = o.callsPerMinute
 	}
 	c.Promotion.Approval = o.approval
+	c.HTTP.OAuth = o.oauth
 	env := map[string]string{"PROD_TOKEN": "prod-secret", "HTTP_TOKEN": o.httpToken}
 	for _, name := range slices.Sorted(maps.Keys(o.clients)) {
 		c.HTTP.Clients = append(c.HTTP.Clients, config.HTTPClient{Name: name, TokenEnv: "TOKEN_" + strings.ToUpper(name)})
@@ -170,7 +174,7 @@ func newTestServer(t *testing.T, o testOpts, log AuditLog) *Server {
 	if f == nil {
 		f = fakeFactory
 	}
-	s, err := New(Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log, Version: "test", Now: o.now})
+	s, err := New(Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log, Version: "test", Now: o.now, Policy: o.policy})
 	if err != nil {
 		t.Fatal(err)
 	}
