@@ -68,6 +68,20 @@ func TestEvalReferenceWrongAndReplay(t *testing.T) {
 		}
 	}
 
+	// A task on files registered for it.
+	files, err := eval.LoadSuite(filepath.Join("testdata", "files-suite.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := &eval.Runner{Bin: sdp, Agent: []string{agent}, Out: filepath.Join(out, "files"), Spark: spark, Log: log}
+	fcard, err := fr.Run(ctx, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fcard.Passed != 1 {
+		t.Errorf("reference agent on a file source:\n%s", fcard.Markdown())
+	}
+
 	wrong := &eval.Runner{Bin: sdp, Agent: []string{agent, "-wrong"}, Out: filepath.Join(out, "wrong"), Spark: spark, Log: log,
 		Tasks: []string{"clean_customers", "daily_revenue"}}
 	wcard, err := wrong.Run(ctx, suite)

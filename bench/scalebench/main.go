@@ -164,6 +164,7 @@ type result struct {
 	s                   *shape
 	cli, cold, re, prev []float64
 	coldA, coldD        []float64 // analysis and full dry-run within the cold validations
+	reA, reD            []float64 // analysis and partial dry-run within the re-validations
 	cliErr, prevErr     string
 	reChecks            *engine.ValidationChecks
 	coldChecks          *engine.ValidationChecks
@@ -220,11 +221,13 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 		results = append(results, r)
+		b.partial(b.report(results, nil, 0, 0))
 	}
 	decl, err := b.declare(ctx)
 	if err != nil {
 		return nil, err
 	}
+	b.partial(b.report(results, decl, 0, 0))
 	var runGo, runCLI float64
 	if !b.cfg.skipRun {
 		if runGo, runCLI, err = b.fullRun(ctx, shapes[1]); err != nil {
@@ -232,6 +235,17 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		}
 	}
 	return b.report(results, decl, runGo, runCLI), nil
+}
+
+// partial writes the report so far to -out, so that a benchmark stopped
+// part way keeps what it measured (the final report replaces it).
+func (b *bench) partial(report []byte) {
+	if b.cfg.out == "" {
+		return
+	}
+	if err := os.WriteFile(b.cfg.out, append(report, []byte("\n(Partial: the benchmark did not finish.)\n")...), 0o644); err != nil {
+		b.log.Warn("writing the partial report", "err", err)
+	}
 }
 
 // shape measures one shape.
@@ -306,6 +320,8 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 			return nil, fmt.Errorf("re-validate: %w", err)
 		}
 		r.re, r.reChecks = append(r.re, t), res.Checks
+		r.reA = append(r.reA, res.Checks.AnalysisTime.Seconds())
+		r.reD = append(r.reD, res.Checks.DryRunTime.Seconds())
 	}
 	// Previews of the deepest dataset.
 	for i := 0; i < b.cfg.iters; i++ {
@@ -505,10 +521,11 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 	fmt.Fprintln(&r, "\nWhere a cold validation's time goes (medians; the per-dataset analysis and the full SDP dry-run run side by side, "+
 		"the dry-run in a session of its own, as the CLI's does after its start-up):")
 	fmt.Fprintln(&r)
-	fmt.Fprintln(&r, "| shape | validate cold | analysis (stand-ins, plan check) | full dry-run through our client |")
-	fmt.Fprintln(&r, "|---|---:|---:|---:|")
+	fmt.Fprintln(&r, "| shape | validate cold | analysis (stand-ins, plan check) | full dry-run through our client | re-validate | its analysis | its partial dry-run (after the analysis) |")
+	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, x := range rs {
-		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f |\n", x.s.name, median(x.cold), median(x.coldA), median(x.coldD))
+		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", x.s.name, median(x.cold), median(x.coldA), median(x.coldD),
+			median(x.re), median(x.reA), median(x.reD))
 	}
 	fmt.Fprintln(&r, "\nGrowth with n (milliseconds per dataset, medians):")
 	fmt.Fprintln(&r)

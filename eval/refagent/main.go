@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -42,10 +43,6 @@ func run() error {
 	if url == "" || task == "" {
 		return errors.New("usage: refagent [-wrong] MCP-URL, with SDP_EVAL_TASK set (sdp-mcp eval run does both)")
 	}
-	steps, ok := solutions(*wrong)[task]
-	if !ok {
-		return fmt.Errorf("no script for task %q", task)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := client.NewStreamableHttpClient(url)
@@ -63,12 +60,44 @@ func run() error {
 		return fmt.Errorf("initialize: %w", err)
 	}
 	fmt.Printf("task %s: goal %q\n", task, os.Getenv("SDP_EVAL_GOAL"))
+	steps, ok := solutions(*wrong)[task]
+	if task == "shop_totals" && !*wrong {
+		// Its source is registered for the task: find it, as an agent would.
+		src, err := findSource(ctx, c, ".shops")
+		if err != nil {
+			return err
+		}
+		steps, ok = script("shops", "region_totals", mv("shops", "region_totals",
+			"SELECT region, count(*) AS shops, sum(coalesce(sales, 0)) AS sales\nFROM "+src+"\nGROUP BY region")), true
+	}
+	if !ok {
+		return fmt.Errorf("no script for task %q", task)
+	}
 	for _, s := range steps {
 		if err := call(ctx, c, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// findSource returns the listed source whose name ends with suffix.
+func findSource(ctx context.Context, c *client.Client, suffix string) (string, error) {
+	req := mcp.CallToolRequest{}
+	req.Params.Name, req.Params.Arguments = "list_sources", map[string]any{}
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	out, _ := res.StructuredContent.(map[string]any)
+	srcs, _ := out["sources"].([]any)
+	for _, s := range srcs {
+		m, _ := s.(map[string]any)
+		if name, _ := m["name"].(string); strings.HasSuffix(name, suffix) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("no source named *%s in list_sources: %v", suffix, out)
 }
 
 // step is one tool call; refused marks a call the script expects to be
