@@ -20,10 +20,13 @@ import (
 )
 
 // promotionSetup is a sandbox (the shared test server) and a production
-// server with the same source schema, and an Inspector driving an sdp-mcp
-// configured with both.
+// server with the same source schema, and an sdp-mcp configured with both,
+// served over stdio to mcp-go's client (the Inspector CLI gives up on a
+// call after 60 s, shorter than a promotion into a busy cluster).
 type promotionSetup struct {
-	in                *inspector
+	t                 *testing.T
+	ctx               context.Context
+	srv               *stdioServer
 	dir, src, dev     string
 	prodURL           string
 	prodSchema        string
@@ -38,7 +41,7 @@ func newPromotionSetup(t *testing.T, ctx context.Context, prodURL string, prodPo
 	t.Helper()
 	shared := sparktest.Sandbox(t)
 	suffix := time.Now().UnixNano() % 1e9
-	s := &promotionSetup{dir: t.TempDir(), src: fmt.Sprintf("e2e_psrc_%d", suffix), dev: fmt.Sprintf("e2e_pdev_%d", suffix),
+	s := &promotionSetup{t: t, ctx: ctx, dir: t.TempDir(), src: fmt.Sprintf("e2e_psrc_%d", suffix), dev: fmt.Sprintf("e2e_pdev_%d", suffix),
 		prodURL: prodURL, prodSchema: "analytics", sandboxURL: shared.URL()}
 	sb := sparkSession(t, ctx, shared.URL())
 	t.Cleanup(func() {
@@ -74,10 +77,52 @@ environments:
     schema: %s
     storage: file://%s
 policy: policy.yaml
+promotion:
+  approval: none # a person's approval is TestInspector's subject; here promote runs at once
 `, shared.Port, s.dev, filepath.Join(s.dir, "sandbox-storage"), prodPort, s.prodSchema, filepath.Join(s.dir, "prod-storage")))
 	s.writePolicy(t, policyExtra)
-	s.in = newInspector(t, s.dir, s.sdpConfig, map[string]string{"E2E_SANDBOX_TOKEN": shared.Token, "E2E_PROD_TOKEN": prodToken})
+	t.Setenv("E2E_SANDBOX_TOKEN", shared.Token)
+	t.Setenv("E2E_PROD_TOKEN", prodToken)
+	s.restart()
 	return s
+}
+
+// restart starts a new sdp-mcp server, which reads the configuration and
+// policy again; the previous one is stopped.
+func (s *promotionSetup) restart() {
+	s.t.Helper()
+	if s.srv != nil {
+		s.srv.kill()
+	}
+	s.srv = startStdio(s.t, filepath.Join(s.dir, "ws"), "--config", s.sdpConfig)
+	s.t.Cleanup(s.srv.kill)
+}
+
+// call makes a tool call that must succeed and returns its result.
+func (s *promotionSetup) call(tool string, args map[string]any) map[string]any {
+	s.t.Helper()
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Minute)
+	defer cancel()
+	out, isErr, err := s.srv.call(ctx, tool, args)
+	if err != nil || isErr {
+		s.t.Fatalf("%s %s: %v %v", tool, mustJSON(s.t, args), err, out)
+	}
+	s.t.Logf("%s → ok in %s", tool, time.Since(t0).Round(time.Millisecond))
+	return out
+}
+
+// refused makes a tool call that must be refused and returns the message.
+func (s *promotionSetup) refused(tool string, args map[string]any) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Minute)
+	defer cancel()
+	out, isErr, err := s.srv.call(ctx, tool, args)
+	if err != nil || !isErr {
+		s.t.Fatalf("%s %s: want a refusal, got %v %v", tool, mustJSON(s.t, args), err, out)
+	}
+	msg, _ := out["error"].(string)
+	return msg
 }
 
 // writePolicy (re)writes the policy; every Inspector call starts a new
@@ -97,16 +142,16 @@ environments:
 // declare declares the two datasets of the "sales" pipeline; totals is the
 // body of customer_totals.
 func (s *promotionSetup) declare(totals string) {
-	s.in.call("declare_table", map[string]any{"pipeline": "sales", "name": "orders_clean", "kind": "materialized_view",
+	s.call("declare_table", map[string]any{"pipeline": "sales", "name": "orders_clean", "kind": "materialized_view",
 		"query": "SELECT order_id, customer, amount FROM spark_catalog." + s.src + ".orders WHERE amount > 0"})
-	s.in.call("declare_table", map[string]any{"pipeline": "sales", "name": "customer_totals", "kind": "materialized_view",
+	s.call("declare_table", map[string]any{"pipeline": "sales", "name": "customer_totals", "kind": "materialized_view",
 		"query": totals})
 }
 
 // validate validates "sales" and returns its hash.
 func (s *promotionSetup) validate(t *testing.T) string {
 	t.Helper()
-	v := s.in.call("validate", map[string]any{"pipeline": "sales"})
+	v := s.call("validate", map[string]any{"pipeline": "sales"})
 	hash, _ := v["pipeline_hash"].(string)
 	if v["ok"] != true || len(hash) != 64 {
 		t.Fatalf("validate: %s", mustJSON(t, v))
@@ -163,7 +208,7 @@ func TestClusterPromotion(t *testing.T) {
 	s.declare("SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer")
 	hash := s.validate(t)
 	t0 := time.Now()
-	pr := s.in.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
+	pr := s.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
 	t.Logf("first promotion into the cluster took %s (server-side %v ms)", time.Since(t0).Round(time.Millisecond), pr["duration_ms"])
 	if pr["ok"] != true || pr["plan"] == nil {
 		t.Fatalf("promote: %s", mustJSON(t, pr))
@@ -185,21 +230,20 @@ func TestClusterPromotion(t *testing.T) {
 	// and production keeps its rows.
 	s.declare("SELECT customer, CAST(sum(amount) AS INT) AS total FROM orders_clean GROUP BY customer")
 	hash2 := s.validate(t)
-	r := s.in.run("--method", "tools/call", "--tool-name", "promote", "--tool-args-json",
-		mustJSON(t, map[string]any{"pipeline": "sales", "pipeline_hash": hash2}))
-	if r.code != 5 || !strings.Contains(r.stdout, "promote was refused and nothing ran") ||
-		!strings.Contains(r.stdout, "customer_totals: column 2 would change from total bigint to total int") {
-		t.Errorf("promote of a retyped parquet column: exit code %d, want 5 and the refusal\nstdout: %s", r.code, r.stdout)
+	msg := s.refused("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash2})
+	if !strings.Contains(msg, "promote was refused and nothing ran") ||
+		!strings.Contains(msg, "customer_totals: column 2 would change from total bigint to total int") {
+		t.Errorf("promote of a retyped parquet column: %s", msg)
 	}
 	checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer", totals)
 
 	// A change it can take: a column added at the end, a new dataset;
 	// orders_clean is unchanged.
 	s.declare("SELECT customer, sum(amount) AS total, count(*) AS orders FROM orders_clean GROUP BY customer")
-	s.in.call("declare_table", map[string]any{"pipeline": "sales", "name": "big_orders", "kind": "materialized_view",
+	s.call("declare_table", map[string]any{"pipeline": "sales", "name": "big_orders", "kind": "materialized_view",
 		"query": "SELECT order_id, amount FROM orders_clean WHERE amount >= 20"})
 	hash3 := s.validate(t)
-	plan = s.in.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash3})
+	plan = s.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash3})
 	t.Logf("plan for the changed pipeline:\n%s", plan["text"])
 	want := map[string]string{"orders_clean": "unchanged", "customer_totals": "replace definition", "big_orders": "create"}
 	if got := planActions(plan); mustJSON(t, got) != mustJSON(t, want) {
@@ -212,7 +256,7 @@ func TestClusterPromotion(t *testing.T) {
 		}
 	}
 	t0 = time.Now()
-	pr = s.in.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash3})
+	pr = s.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash3})
 	t.Logf("second promotion into the cluster took %s (server-side %v ms)", time.Since(t0).Round(time.Millisecond), pr["duration_ms"])
 	if pr["ok"] != true {
 		t.Fatalf("promote: %s", mustJSON(t, pr))
@@ -248,18 +292,19 @@ func checkExecutors(t *testing.T, statusURL string) {
 	}
 }
 
-// TestPromotionRefusedAcrossFormats promotes into a production server whose
-// table format differs from the sandbox's (it writes ORC by default): the
-// plan shows the difference, promote refuses and writes nothing; with the
-// policy's production_parity: warn it goes ahead with a warning.
-func TestPromotionRefusedAcrossFormats(t *testing.T) {
+// TestPromotionRefusedAcrossProfiles promotes into a production server on
+// another Spark minor version and table format than the sandbox (Spark 4.2
+// with Delta Lake, from the launcher's second profile): the plan shows both
+// differences, promote refuses and writes nothing; with the policy's
+// production_parity: warn the plan only warns.
+func TestPromotionRefusedAcrossProfiles(t *testing.T) {
 	ctx := sparktest.Context(t, 8*time.Minute)
 	sparktest.Sandbox(t)
 	ws := t.TempDir()
 	prod, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g",
-		Conf: map[string]string{"spark.sql.sources.default": "orc"}})
+		Profile: sandbox.Profile{Spark: "4.2", Format: sandbox.FormatDelta}})
 	if err != nil {
-		t.Fatalf("starting the ORC production server: %v", err)
+		t.Fatalf("starting the Spark 4.2 + Delta production server: %v", err)
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -272,28 +317,27 @@ func TestPromotionRefusedAcrossFormats(t *testing.T) {
 	s.declare("SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer")
 	hash := s.validate(t)
 
-	plan := s.in.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
+	plan := s.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
 	pa, _ := plan["parity"].(map[string]any)
 	if pa == nil || pa["same"] != false || plan["blocked"] != true ||
-		!strings.Contains(plan["text"].(string), "refused: the sandbox writes parquet tables, production orc tables") {
+		!strings.Contains(plan["text"].(string), "refused: the sandbox runs Spark 4.3.0, production Spark 4.2.0") ||
+		!strings.Contains(plan["text"].(string), "refused: the sandbox writes parquet tables, production delta tables") {
 		t.Fatalf("plan across formats:\n%s", mustJSON(t, plan))
 	}
-	r := s.in.run("--method", "tools/call", "--tool-name", "promote", "--tool-args-json",
-		mustJSON(t, map[string]any{"pipeline": "sales", "pipeline_hash": hash}))
-	if r.code != 5 || !strings.Contains(r.stdout, "the sandbox does not look like production") {
-		t.Fatalf("promote across formats: exit code %d, want 5 and the refusal\nstdout: %s\nstderr: %s", r.code, r.stdout, tail(r.stderr, 10))
+	if msg := s.refused("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash}); !strings.Contains(msg, "the sandbox does not look like production") {
+		t.Fatalf("promote across profiles: %s", msg)
 	}
 	if rows := queryRows(t, ctx, prod.URL(), "SHOW TABLES IN analytics"); len(rows) != 0 {
 		t.Errorf("a refused promotion wrote tables: %v", rows)
 	}
 
-	// The policy may accept the difference: promote runs, with a warning.
+	// The policy may accept the difference: the plan is no longer blocked,
+	// the differences become warnings.
 	s.writePolicy(t, "production_parity: warn\n")
-	w := s.in.run("--method", "tools/call", "--tool-name", "promote", "--tool-args-json",
-		mustJSON(t, map[string]any{"pipeline": "sales", "pipeline_hash": hash}))
-	if w.code != 0 || !strings.Contains(w.stdout, "production orc tables") {
-		t.Fatalf("promote with production_parity: warn: exit code %d\nstdout: %s\nstderr: %s", w.code, w.stdout, tail(w.stderr, 10))
+	s.restart()
+	plan = s.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
+	t.Logf("plan across profiles with production_parity: warn:\n%s", plan["text"])
+	if plan["blocked"] != false || !strings.Contains(plan["text"].(string), "warning: the sandbox writes parquet tables, production delta tables") {
+		t.Errorf("plan with production_parity: warn:\n%s", plan["text"])
 	}
-	checkRows(t, ctx, prod.URL(), "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer",
-		[][]any{{"alice", int64(100)}, {"bob", int64(20)}, {"dave", int64(10)}})
 }
