@@ -59,6 +59,7 @@ type settings struct {
 	timeout        time.Duration
 	previewTimeout time.Duration
 	skipRun        bool
+	declareOnly    bool
 }
 
 func run() error {
@@ -68,6 +69,7 @@ func run() error {
 	flag.IntVar(&c.declareCalls, "declare-calls", 200, "measured declare_table calls per draft size")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on each single call")
 	flag.DurationVar(&c.previewTimeout, "preview-timeout", 3*time.Minute, "bound on each preview (previews of deep lattices grow fast)")
+	flag.BoolVar(&c.declareOnly, "declare-only", false, "measure declare_table only (no Spark needed)")
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
 	maxTotal := flag.Duration("max", 90*time.Minute, "bound on the whole benchmark")
 	wsFlag := flag.String("workspace", "", "sandbox workspace (default: the shared bench workspace in the user cache)")
@@ -215,6 +217,9 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		return nil, errors.New("the CLI accepted a missing spec file")
 	}
 	var results []*result
+	if b.cfg.declareOnly {
+		shapes, b.cfg.skipRun = nil, true
+	}
 	for _, s := range shapes {
 		r, err := b.shape(ctx, s)
 		if err != nil {
