@@ -20,7 +20,7 @@
 // when it was idle for a minute (a session whose lockdown cannot be
 // confirmed is dropped, never used). Queries for an agent (analysis,
 // previews, listings, expectation counts) run in a session of that agent's
-// own, one per MCP session ([WithAgentSession]), released after 15 idle
+// own, one per conversation of a principal ([WithAgentSession]), released after 15 idle
 // minutes; each dry-run and run gets a session of its own from
 // CreateDataflowGraph to the end of the run, released afterwards (which is
 // also what stops a cancelled run on the server). When the server loses a
