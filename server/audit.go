@@ -16,7 +16,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/auth"
 	"github.com/sdp-mcp/sdp-mcp/engine"
-	"github.com/sdp-mcp/sdp-mcp/tools"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // callError is the error the agent sees when a call fails inside the
@@ -39,7 +39,7 @@ var errAudit = errors.New("audit log write failed")
 func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		start := time.Now()
-		rec := s.record(ctx, req.Params.Name, tools.RawArguments(req), req.Params.Meta)
+		rec := s.record(ctx, req.Params.Name, toolcall.RawArguments(req), req.Params.Meta)
 		// Every principal's conversation has its own rate-limit bucket and
 		// its own Spark session.
 		key := auth.Key(rec.Principal, rec.Conversation)
@@ -55,7 +55,7 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 			}
 			return mcp.NewToolResultError(msg), nil
 		}
-		o := &tools.Outcome{}
+		o := &toolcall.Outcome{}
 		o.Allow = func(context.Context) error {
 			r := rec
 			r.Time, r.Decision = time.Now(), audit.Allowed
@@ -66,7 +66,7 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 		}
 		// Code under the call records events with audit.Event(ctx, …).
 		ctx = audit.NewContext(ctx, s.audit, rec)
-		res, err = s.callSafely(tools.WithOutcome(ctx, o), req, next)
+		res, err = s.callSafely(toolcall.WithOutcome(ctx, o), req, next)
 
 		rec.Time = time.Now()
 		rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
@@ -92,7 +92,7 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 		case err != nil:
 			ref := newRef()
 			public := "the call failed inside the server"
-			var ie *tools.InfraError
+			var ie *toolcall.InfraError
 			if errors.As(err, &ie) {
 				public = ie.Public
 			}
@@ -139,7 +139,7 @@ func notRun(tool string) string {
 
 // unrecordedOutcome says what a call did whose outcome could not be
 // recorded: its result is withheld, but its effect stands.
-func unrecordedOutcome(tool string, d audit.Decision, o *tools.Outcome) string {
+func unrecordedOutcome(tool string, d audit.Decision, o *toolcall.Outcome) string {
 	const lost = "its outcome could not be recorded in the audit log, so its result is withheld"
 	switch {
 	case d == audit.Rejected || d == audit.Denied:
@@ -158,7 +158,7 @@ func (s *Server) callSafely(ctx context.Context, req mcp.CallToolRequest, next m
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in tool handler", "tool", req.Params.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			res, err = nil, &tools.InfraError{Public: "the call failed inside the server", Err: fmt.Errorf("panic: %v", r)}
+			res, err = nil, &toolcall.InfraError{Public: "the call failed inside the server", Err: fmt.Errorf("panic: %v", r)}
 		}
 	}()
 	return next(ctx, req)
@@ -178,7 +178,7 @@ func (s *Server) onError(ctx context.Context, id any, method mcp.MCPMethod, mess
 	var args json.RawMessage
 	var meta *mcp.Meta
 	if req, ok := message.(*mcp.CallToolRequest); ok && req != nil {
-		name, args, meta = req.Params.Name, tools.RawArguments(*req), req.Params.Meta
+		name, args, meta = req.Params.Name, toolcall.RawArguments(*req), req.Params.Meta
 	}
 	rec := s.record(ctx, name, args, meta)
 	rec.RequestID = fmt.Sprint(id)

@@ -18,6 +18,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 func TestRunSendsProgress(t *testing.T) {
@@ -140,7 +141,7 @@ func (*failingValidate) Run(context.Context, *pipeline.Pipeline, engine.RunOptio
 
 // call runs a tool's handler directly with an outcome in the context, as
 // the server's middleware does.
-func callDirect(t *testing.T, h *Handler, tool string, args string, o *Outcome) (*mcp.CallToolResult, error) {
+func callDirect(t *testing.T, h *Handler, tool string, args string, o *toolcall.Outcome) (*mcp.CallToolResult, error) {
 	t.Helper()
 	all, err := h.All()
 	if err != nil {
@@ -151,7 +152,7 @@ func callDirect(t *testing.T, h *Handler, tool string, args string, o *Outcome) 
 			req := mcp.CallToolRequest{}
 			req.Params.Name = tool
 			req.Params.Arguments = json.RawMessage(args)
-			return st.Handler(WithOutcome(context.Background(), o), req)
+			return st.Handler(toolcall.WithOutcome(context.Background(), o), req)
 		}
 	}
 	t.Fatalf("no tool %s", tool)
@@ -175,7 +176,7 @@ func TestOutcomeTellsTheAuditLayerWhatHappened(t *testing.T) {
 		{"run", `{"pipeline":"sales"}`, audit.OK, nil, true},
 	} {
 		allowed := false
-		o := &Outcome{Allow: func(context.Context) error { allowed = true; return nil }}
+		o := &toolcall.Outcome{Allow: func(context.Context) error { allowed = true; return nil }}
 		if _, err := callDirect(t, h.handler, tc.tool, tc.args, o); err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +191,7 @@ func TestOutcomeTellsTheAuditLayerWhatHappened(t *testing.T) {
 
 func TestAllowFailureStopsTheCallBeforeAnyEffect(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	o := &Outcome{Allow: func(context.Context) error { return errors.New("disk full") }}
+	o := &toolcall.Outcome{Allow: func(context.Context) error { return errors.New("disk full") }}
 	_, err := callDirect(t, h.handler, "declare_table", ordersClean, o)
 	if err == nil {
 		t.Fatal("call went ahead without its audit record")
@@ -204,7 +205,7 @@ func TestTimeoutIsReportedToTheAgent(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.handler.cfg.Limits.CallTimeout = config.Duration(50 * time.Millisecond)
 	h.handler.engines = func(context.Context, config.Environment) (Engine, error) { return &blockingEngine{}, nil }
-	o := &Outcome{}
+	o := &toolcall.Outcome{}
 	res, err := callDirect(t, h.handler, "list_sources", `{}`, o)
 	if err != nil || !res.IsError || !strings.Contains(resultText(res), "did not finish within 50ms") {
 		t.Fatalf("got %v %v", resultText(res), err)
@@ -233,8 +234,8 @@ func TestInfraErrorsDoNotLeak(t *testing.T) {
 			t.Errorf("error leaks %q: %v", leak, err)
 		}
 	}
-	var ie *InfraError
-	o := &Outcome{}
+	var ie *toolcall.InfraError
+	o := &toolcall.Outcome{}
 	_, err = callDirect(t, h.handler, "list_sources", `{}`, o)
 	if !errors.As(err, &ie) || !errors.Is(err, secret) || ie.Error() != "the sandbox engine failed; the details are in the server log" {
 		t.Errorf("err = %v", err)
@@ -246,7 +247,7 @@ func TestConcurrentDeclarationsAllLand(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 12 {
 		wg.Go(func() {
-			o := &Outcome{}
+			o := &toolcall.Outcome{}
 			res, err := callDirect(t, h.handler, "declare_table",
 				fmt.Sprintf(`{"pipeline":"p","name":"d%02d","kind":"materialized_view","query":"SELECT %d AS x"}`, i, i), o)
 			if err != nil || res.IsError {

@@ -77,7 +77,7 @@ func (h *Handler) declareFlow(ctx context.Context, c *call, in declareFlowInput)
 	if replaced {
 		verb = "replaced"
 	}
-	c.summary = fmt.Sprintf("%s flow %s.%s into %s", verb, in.Pipeline, in.Name, in.Target)
+	c.Summary = fmt.Sprintf("%s flow %s.%s into %s", verb, in.Pipeline, in.Name, in.Target)
 	return &declareFlowOutput{
 		QualifiedTarget: qualified(p.Catalog, p.Database, in.Target),
 		Replaced:        replaced,

@@ -111,7 +111,7 @@ func (h *Handler) declareTable(ctx context.Context, c *call, in declareTableInpu
 	if replaced {
 		verb = "replaced"
 	}
-	c.summary = fmt.Sprintf("%s %s %s.%s", verb, in.Kind, in.Pipeline, in.Name)
+	c.Summary = fmt.Sprintf("%s %s %s.%s", verb, in.Kind, in.Pipeline, in.Name)
 	return &declareTableOutput{
 		QualifiedName: qualified(p.Catalog, p.Database, in.Name),
 		Replaced:      replaced,

@@ -29,7 +29,7 @@ func (h *Handler) describeSourceTool() (server.ServerTool, error) {
 }
 
 func (h *Handler) describeSource(ctx context.Context, c *call, in describeSourceInput) (*sourceOutput, error) {
-	c.outcome.Environment = config.Sandbox
+	c.Outcome.Environment = config.Sandbox
 	eng, err := h.engine(ctx, config.Sandbox)
 	if err != nil {
 		return nil, err
@@ -50,6 +50,6 @@ func (h *Handler) describeSource(ctx context.Context, c *call, in describeSource
 			Fix:     "call list_sources to see the tables you may read"}}
 	}
 	out := sourceOut(*s)
-	c.summary = "described " + s.Name
+	c.Summary = "described " + s.Name
 	return &out, nil
 }

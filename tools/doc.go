@@ -1,17 +1,18 @@
 // Package tools holds the MCP tools of sdp-mcp, one file per tool: its
 // typed input and output structs (from which the strict JSON schemas are
 // derived), its description written for a model, its annotations and its
-// handler, a method on [Handler].
+// handler, a method on [Handler]; and what the tools share about their
+// domain: the named patterns of names and hashes (patterns.go), the SQL
+// guard over a draft's bodies, the policy's rules on a call's facts
+// (rules.go), the principal's narrowing (principal.go), the drafts' load
+// and save under a per-pipeline lock, the engines and the cap on
+// concurrent Spark operations (limit.go).
 //
-// Every call goes through the same path (see define in call.go): the raw
-// arguments are checked against the input schema with every problem
-// reported at once (field, bad value, fix); the server's audit layer is told
-// the call is allowed; the handler runs under a deadline; its error is
-// sorted into something the agent can fix ([pipeline.Problems], returned as
-// a tool error listing every problem) or an infrastructure failure
-// ([InfraError], whose cause never reaches the agent); the output is
-// checked against the output schema and returned as structured content with
-// a JSON text copy.
+// Every call goes through the call path of package toolcall (see define in
+// define.go): the arguments are checked against the input schema, the
+// policy's rules run (tools that check SQL bodies run them once the guard
+// has seen the bodies), the handler runs under a deadline, and its error
+// is sorted into something the agent can fix or an infrastructure failure.
 //
 // The tools depend on small interfaces declared here: [Engine] (package
 // engine, one per environment, created lazily by an [EngineFactory] so

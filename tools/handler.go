@@ -19,6 +19,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 	"github.com/sdp-mcp/sdp-mcp/policy"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // Engine is what the tools need from an engine (package engine): one per
@@ -198,12 +199,12 @@ func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 		if h.cfg.Environments.Production == nil || h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly {
 			// Unreachable through the tools (promote checks first); kept so
 			// no code path can ever dial production in these modes.
-			return nil, &InfraError{Public: "the production environment is not available on this server",
+			return nil, &toolcall.InfraError{Public: "the production environment is not available on this server",
 				Err: errors.New("production engine requested while unavailable")}
 		}
 		ec = *h.cfg.Environments.Production
 	default:
-		return nil, &InfraError{Public: "unknown environment", Err: fmt.Errorf("unknown environment %q", env)}
+		return nil, &toolcall.InfraError{Public: "unknown environment", Err: fmt.Errorf("unknown environment %q", env)}
 	}
 	e, err := h.engines(ctx, ec)
 	if err != nil {
@@ -212,9 +213,9 @@ func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 		}
 		// An operator's problem, not a server bug: the agent is told so,
 		// the cause goes to the log under the reference it is given.
-		ref := newRef()
-		h.log.Error("the engine could not be started or reached", "environment", env, "ref", ref, "cause", causeChain(err))
-		return nil, &toolError{decision: audit.Failed, rule: "engine.unavailable", msg: fmt.Sprintf(
+		ref := toolcall.NewRef()
+		h.log.Error("the engine could not be started or reached", "environment", env, "ref", ref, "cause", toolcall.CauseChain(err))
+		return nil, &toolcall.ToolError{Decision: audit.Failed, Rule: "engine.unavailable", Msg: fmt.Sprintf(
 			"the %s engine could not be started or reached; nothing was changed; an operator must check it "+
 				"(for the local sandbox: sdp-mcp sandbox status); the server log has the cause under ref %s", env, ref)}
 	}
@@ -237,8 +238,8 @@ func (h *Handler) lock(ctx context.Context, name string) (unlock func(), err err
 	case l <- struct{}{}:
 		return func() { <-l }, nil
 	case <-ctx.Done():
-		return nil, &toolError{decision: audit.Failed, rule: "pipeline.busy",
-			msg: fmt.Sprintf("pipeline %q is busy with another call; try again shortly", name)}
+		return nil, &toolcall.ToolError{Decision: audit.Failed, Rule: "pipeline.busy",
+			Msg: fmt.Sprintf("pipeline %q is busy with another call; try again shortly", name)}
 	}
 }
 
@@ -254,7 +255,7 @@ func (h *Handler) exists(name string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	}
-	return false, &InfraError{Public: "the pipeline folder could not be read", Err: err}
+	return false, &toolcall.InfraError{Public: "the pipeline folder could not be read", Err: err}
 }
 
 // load reads a pipeline draft and binds it to the sandbox environment. A
@@ -273,7 +274,7 @@ func (h *Handler) load(name string) (*pipeline.Pipeline, error) {
 		if errors.As(err, &ps) {
 			return nil, ps
 		}
-		return nil, &InfraError{Public: "the pipeline folder could not be read", Err: err}
+		return nil, &toolcall.InfraError{Public: "the pipeline folder could not be read", Err: err}
 	}
 	h.bindSandbox(p)
 	return p, nil
@@ -289,14 +290,14 @@ func (h *Handler) bindSandbox(p *pipeline.Pipeline) {
 // save writes a draft.
 func (h *Handler) save(p *pipeline.Pipeline) error {
 	if err := os.MkdirAll(h.dir(p.Name), 0o755); err != nil {
-		return &InfraError{Public: "the pipeline folder could not be written", Err: err}
+		return &toolcall.InfraError{Public: "the pipeline folder could not be written", Err: err}
 	}
 	if err := h.drafts.Save(p, h.dir(p.Name)); err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
 			return ps
 		}
-		return &InfraError{Public: "the pipeline folder could not be written", Err: err}
+		return &toolcall.InfraError{Public: "the pipeline folder could not be written", Err: err}
 	}
 	return nil
 }
@@ -305,7 +306,7 @@ func (h *Handler) save(p *pipeline.Pipeline) error {
 func hash(p *pipeline.Pipeline) (string, error) {
 	h, err := p.Hash()
 	if err != nil {
-		return "", &InfraError{Public: "the pipeline could not be hashed", Err: err}
+		return "", &toolcall.InfraError{Public: "the pipeline could not be hashed", Err: err}
 	}
 	return h, nil
 }
@@ -319,11 +320,11 @@ func (h *Handler) updateState(ctx context.Context, name string, fn func(*pipelin
 	defer unlock()
 	st, err := pipeline.LoadState(h.dir(name))
 	if err != nil {
-		return &InfraError{Public: "the pipeline state could not be read", Err: err}
+		return &toolcall.InfraError{Public: "the pipeline state could not be read", Err: err}
 	}
 	fn(st)
 	if err := pipeline.SaveState(h.dir(name), st); err != nil {
-		return &InfraError{Public: "the pipeline state could not be written", Err: err}
+		return &toolcall.InfraError{Public: "the pipeline state could not be written", Err: err}
 	}
 	return nil
 }
@@ -335,7 +336,7 @@ func (h *Handler) pipelineNames() ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, &InfraError{Public: "the workspace could not be read", Err: err}
+		return nil, &toolcall.InfraError{Public: "the workspace could not be read", Err: err}
 	}
 	var names []string
 	for _, e := range entries {
@@ -452,7 +453,7 @@ func (h *Handler) declared(c *call, p *pipeline.Pipeline, name string) (sum stri
 	if sum, err = hash(p); err != nil {
 		return "", nil, nil, nil, err
 	}
-	c.outcome.PipelineHash = sum
+	c.Outcome.PipelineHash = sum
 	deps, sources, warnings = graphFacts(p, name)
 	return sum, deps, sources, warnings, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // RuleConcurrency is the audit rule of a call that gave up waiting for a
@@ -30,7 +31,7 @@ func (h *Handler) acquireSpark(ctx context.Context) (release func(), err error) 
 			return nil, ctx.Err() // reported as cancelled, not as busy
 		}
 		msg := fmt.Sprintf("the server is busy with %d Spark operations; retry shortly", cap(h.sparkSem))
-		return nil, &toolError{decision: audit.Failed, rule: RuleConcurrency, msg: msg}
+		return nil, &toolcall.ToolError{Decision: audit.Failed, Rule: RuleConcurrency, Msg: msg}
 	}
 }
 

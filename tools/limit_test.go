@@ -13,6 +13,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // slowEngine blocks every ListSources until release is closed (whatever its
@@ -67,14 +68,14 @@ func newSlowHandler(t *testing.T, slots int, timeout time.Duration) (*slowEngine
 type limitResult struct {
 	res *mcp.CallToolResult
 	err error
-	o   *Outcome
+	o   *toolcall.Outcome
 }
 
 func callListSources(st server.ServerTool) limitResult {
-	o := &Outcome{}
+	o := &toolcall.Outcome{}
 	req := mcp.CallToolRequest{}
 	req.Params.Name = "list_sources"
-	res, err := st.Handler(WithOutcome(context.Background(), o), req)
+	res, err := st.Handler(toolcall.WithOutcome(context.Background(), o), req)
 	return limitResult{res, err, o}
 }
 

@@ -80,7 +80,7 @@ func (h *Handler) listPipelines(ctx context.Context, c *call, _ listPipelinesInp
 		s.LastPromotion = recordOut(st.Promotion, sum)
 		out.Pipelines = append(out.Pipelines, s)
 	}
-	c.summary = fmt.Sprintf("%d pipeline(s)", len(out.Pipelines))
+	c.Summary = fmt.Sprintf("%d pipeline(s)", len(out.Pipelines))
 	return out, nil
 }
 

@@ -42,7 +42,7 @@ func (h *Handler) listSourcesTool() (server.ServerTool, error) {
 }
 
 func (h *Handler) listSources(ctx context.Context, c *call, in listSourcesInput) (*listSourcesOutput, error) {
-	c.outcome.Environment = config.Sandbox
+	c.Outcome.Environment = config.Sandbox
 	eng, err := h.engine(ctx, config.Sandbox)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (h *Handler) listSources(ctx context.Context, c *call, in listSourcesInput)
 		}
 		out.Sources = append(out.Sources, sourceOut(s))
 	}
-	c.summary = fmt.Sprintf("%d source(s)", len(out.Sources))
+	c.Summary = fmt.Sprintf("%d source(s)", len(out.Sources))
 	return out, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // PlanPromotion is the name of the tool that shows what promote would do.
@@ -107,11 +108,11 @@ func (h *Handler) planPromotion(ctx context.Context, c *call, in planPromotionIn
 	prod := h.cfg.Environments.Production
 	switch {
 	case h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly:
-		return nil, &toolError{decision: audit.Denied, rule: "mode",
-			msg: "plan_promotion is not available: this server runs in a mode that never contacts production"}
+		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "mode",
+			Msg: "plan_promotion is not available: this server runs in a mode that never contacts production"}
 	case prod == nil:
-		return nil, &toolError{decision: audit.Denied, rule: "promote.no_production",
-			msg: "plan_promotion is not available: this server has no production environment configured; ask its operator"}
+		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.no_production",
+			Msg: "plan_promotion is not available: this server has no production environment configured; ask its operator"}
 	}
 	p, st, err := h.loadWithState(ctx, in.Pipeline)
 	if err != nil {
@@ -121,7 +122,7 @@ func (h *Handler) planPromotion(ctx context.Context, c *call, in planPromotionIn
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Production
+	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Production
 	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func (h *Handler) planPromotion(ctx context.Context, c *call, in planPromotionIn
 	if err != nil {
 		return nil, err
 	}
-	c.summary = planSummary(plan)
+	c.Summary = planSummary(plan)
 	return planOut(plan), nil
 }
 
@@ -205,7 +206,7 @@ var errNoInspector = errors.New("the engine cannot inspect its environment")
 func inspector(e Engine) (Inspector, error) {
 	in, ok := e.(Inspector)
 	if !ok {
-		return nil, &InfraError{Public: "the engine cannot plan promotions", Err: errNoInspector}
+		return nil, &toolcall.InfraError{Public: "the engine cannot plan promotions", Err: errNoInspector}
 	}
 	return in, nil
 }
@@ -291,7 +292,7 @@ func (h *Handler) promotionPlan(ctx context.Context, eng Engine, pp *pipeline.Pi
 		Protected: func(d string) string { return h.policy.Protected(pp.Name, d) },
 		Parity:    parity, Preflight: preflight})
 	if err != nil {
-		return nil, &InfraError{Public: "the promotion plan could not be built", Err: err}
+		return nil, &toolcall.InfraError{Public: "the promotion plan could not be built", Err: err}
 	}
 	if parity == nil {
 		plan.Warnings = append(plan.Warnings, "the sandbox did not say which Spark version and table format it runs, so they were not compared with production's")

@@ -49,6 +49,7 @@ func (h *Handler) previewTool() (server.ServerTool, error) {
 	return define(h, meta{name: "preview", title: "Preview rows",
 		description: previewDescription,
 		readOnly:    true, destructive: false, idempotent: true, openWorld: false, bodies: true,
+		timeoutHint: "preview a narrower query or a smaller limit",
 	}, h.preview)
 }
 
@@ -115,7 +116,7 @@ func (h *Handler) preview(ctx context.Context, c *call, in previewInput) (*previ
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Sandbox
+	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Sandbox
 	eng, err := h.engine(ctx, config.Sandbox)
 	if err != nil {
 		return nil, err
@@ -136,9 +137,9 @@ func (h *Handler) preview(ctx context.Context, c *call, in previewInput) (*previ
 	if what == "" {
 		what = "query"
 	}
-	c.summary = fmt.Sprintf("previewed %s.%s: %d rows", in.Pipeline, what, out.RowCount)
+	c.Summary = fmt.Sprintf("previewed %s.%s: %d rows", in.Pipeline, what, out.RowCount)
 	if out.Truncated {
-		c.summary += " (truncated)"
+		c.Summary += " (truncated)"
 	}
 	return out, nil
 }

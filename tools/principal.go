@@ -8,6 +8,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/auth"
 	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // Rules of the policy's per-principal narrowing, as recorded in the audit
@@ -46,18 +47,18 @@ func (h *Handler) checkPrincipal(ctx context.Context, c *call) error {
 		}
 	}
 	if len(refused) > 0 {
-		return &toolError{decision: audit.Denied, rule: rulePrincipalSources,
-			msg: fmt.Sprintf("%s was refused and changed nothing: %s may read only %s in %s; it reads %s. Use only those sources",
-				c.req.Params.Name, who.Name, strings.Join(globs, ", "), env, strings.Join(refused, ", "))}
+		return &toolcall.ToolError{Decision: audit.Denied, Rule: rulePrincipalSources,
+			Msg: fmt.Sprintf("%s was refused and changed nothing: %s may read only %s in %s; it reads %s. Use only those sources",
+				c.Req.Params.Name, who.Name, strings.Join(globs, ", "), env, strings.Join(refused, ", "))}
 	}
-	if max := pr.Limits.PreviewRowsMax; max > 0 && c.req.Params.Name == "preview" {
+	if max := pr.Limits.PreviewRowsMax; max > 0 && c.Req.Params.Name == "preview" {
 		limit := c.facts.limit
 		if limit == 0 {
 			limit = int64(h.cfg.Limits.PreviewRowsDefault)
 		}
 		if limit > int64(max) {
-			return &toolError{decision: audit.Denied, rule: rulePrincipalLimits,
-				msg: fmt.Sprintf("preview was refused: %s may preview at most %d rows; pass \"limit\": %d or less", who.Name, max, max)}
+			return &toolcall.ToolError{Decision: audit.Denied, Rule: rulePrincipalLimits,
+				Msg: fmt.Sprintf("preview was refused: %s may preview at most %d rows; pass \"limit\": %d or less", who.Name, max, max)}
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/auth"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 const principalsPolicy = `version: 1
@@ -28,7 +29,7 @@ principals:
 
 // callAs calls a tool's handler with a principal in the context, as the
 // server does.
-func callAs(t *testing.T, h *harness, who, tool, args string) (*mcp.CallToolResult, *Outcome) {
+func callAs(t *testing.T, h *harness, who, tool, args string) (*mcp.CallToolResult, *toolcall.Outcome) {
 	t.Helper()
 	all, err := h.handler.All()
 	if err != nil {
@@ -38,8 +39,8 @@ func callAs(t *testing.T, h *harness, who, tool, args string) (*mcp.CallToolResu
 	req := mcp.CallToolRequest{}
 	req.Params.Name = tool
 	req.Params.Arguments = json.RawMessage(args)
-	o := &Outcome{}
-	ctx := auth.WithPrincipal(WithOutcome(context.Background(), o), auth.Principal{Name: who, Kind: auth.KindToken})
+	o := &toolcall.Outcome{}
+	ctx := auth.WithPrincipal(toolcall.WithOutcome(context.Background(), o), auth.Principal{Name: who, Kind: auth.KindToken})
 	res, err := all[i].Handler(ctx, req)
 	if err != nil {
 		t.Fatalf("%s: %v", tool, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 const promoteDescription = `Run a validated pipeline draft in production.
@@ -64,11 +65,11 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	prod := h.cfg.Environments.Production
 	switch {
 	case h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly:
-		return nil, &toolError{decision: audit.Denied, rule: "mode",
-			msg: "promote is not available: this server runs in a mode that never contacts production"}
+		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "mode",
+			Msg: "promote is not available: this server runs in a mode that never contacts production"}
 	case prod == nil:
-		return nil, &toolError{decision: audit.Denied, rule: "promote.no_production",
-			msg: "promote is not available: this server has no production environment configured; ask its operator"}
+		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.no_production",
+			Msg: "promote is not available: this server has no production environment configured; ask its operator"}
 	}
 	p, st, err := h.loadWithState(ctx, in.Pipeline)
 	if err != nil {
@@ -78,7 +79,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Production
+	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Production
 	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	pp := p.Clone()
 	pp.Catalog, pp.Database, pp.Storage = prod.Catalog, prod.Schema, prod.Storage
 	if ph, err := hash(pp); err != nil || ph != sum {
-		return nil, &InfraError{Public: "the production draft does not match the validated one",
+		return nil, &toolcall.InfraError{Public: "the production draft does not match the validated one",
 			Err: fmt.Errorf("hash %s vs %s: %v", ph, sum, err)}
 	}
 
@@ -155,11 +156,11 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		return nil, err
 	}
 	if plan.Blocked() {
-		return nil, &toolError{decision: audit.Denied, rule: "promote.plan",
-			msg: "promote was refused and nothing ran: " + strings.Join(plan.Refusals, "; ") + "\n" + plan.Text()}
+		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.plan",
+			Msg: "promote was refused and nothing ran: " + strings.Join(plan.Refusals, "; ") + "\n" + plan.Text()}
 	}
 	if parity != nil && !parity.Same {
-		c.warnings = append(c.warnings, parity.Differences...)
+		c.Warnings = append(c.Warnings, parity.Differences...)
 	}
 
 	// A person approves exactly this promotion, seeing its plan, before
@@ -171,7 +172,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		}
 	}
 
-	res, err := eng.Run(ctx, pp, opts, progress(ctx, c.req))
+	res, err := eng.Run(ctx, pp, opts, progress(ctx, c.Req))
 	if err != nil {
 		return nil, engineErr(config.Production, err)
 	}
@@ -187,11 +188,11 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	out := &promoteOutput{OK: ro.OK, PipelineHash: sum, Environment: config.Production,
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
 		DurationMS: ro.DurationMS, Plan: planOut(plan)}
-	c.summary = runSummary("promoted", in.Pipeline, ro)
+	c.Summary = runSummary("promoted", in.Pipeline, ro)
 	if c.approvalID != "" {
-		c.summary += " (approval " + c.approvalID + ")"
+		c.Summary += " (approval " + c.approvalID + ")"
 	}
-	c.failed = !ro.OK
+	c.Failed = !ro.OK
 	return out, nil
 }
 
@@ -217,7 +218,7 @@ func (h *Handler) preflight(ctx context.Context, p *pipeline.Pipeline, prod Engi
 func parityRefused(p *engine.Parity) error {
 	msg := "promote was refused: the sandbox does not look like production: " + strings.Join(p.Differences, "; ") +
 		". Nothing ran. The operator can run the sandbox on production's Spark line and table format, or set production_parity: warn in the policy"
-	return &toolError{decision: audit.Denied, rule: "promote.parity", msg: msg}
+	return &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.parity", Msg: msg}
 }
 
 // promotionRefused marks the problems of a production dry-run so the agent
@@ -244,7 +245,7 @@ func (h *Handler) loadWithState(ctx context.Context, name string) (*pipeline.Pip
 	}
 	st, err := pipeline.LoadState(h.dir(name))
 	if err != nil {
-		return nil, nil, &InfraError{Public: "the pipeline state could not be read", Err: err}
+		return nil, nil, &toolcall.InfraError{Public: "the pipeline state could not be read", Err: err}
 	}
 	return p, st, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // approvalInput is the id of the question promote asks the person through
@@ -33,12 +34,6 @@ const (
 	ruleApproved         = "promote.approved"
 )
 
-// inputRequired is a result asking the client to put a question to its
-// user; the call has had no effect.
-type inputRequired struct{ result *mcp.CallToolResult }
-
-func (e *inputRequired) Error() string { return "input required" }
-
 // approve decides whether the promotion of p may run now: with an approval
 // a person already gave out of band (used once), with the person's answer
 // to the question asked through their client, by asking that question, or
@@ -46,7 +41,7 @@ func (e *inputRequired) Error() string { return "input required" }
 // returns nil when the promotion may run.
 func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in promoteInput, target string, plan *engine.PromotionPlan) error {
 	who, _ := auth.PrincipalFrom(ctx)
-	subj := approval.Subject{Pipeline: in.Pipeline, PipelineHash: c.outcome.PipelineHash, Target: target,
+	subj := approval.Subject{Pipeline: in.Pipeline, PipelineHash: c.Outcome.PipelineHash, Target: target,
 		Principal: who.Name, Options: runOptions(in)}
 	var planJSON json.RawMessage
 	planText := ""
@@ -62,51 +57,51 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 
 	used, err := h.approvals.Use(ctx, subj)
 	if err != nil {
-		return &InfraError{Public: "the approvals could not be read", Err: err}
+		return &toolcall.InfraError{Public: "the approvals could not be read", Err: err}
 	}
 	if used != nil {
-		c.rules = append(c.rules, ruleApproved)
+		c.Rules = append(c.Rules, ruleApproved)
 		c.approvalID = used.ID
 		return nil
 	}
 
 	// The person's answer, when the client asked them.
-	if ans := server.ElicitationResponse(c.req.Params.InputResponses, approvalInput); ans != nil {
-		st, err := h.approvals.Unseal(c.req.Params.RequestState, subj)
+	if ans := server.ElicitationResponse(c.Req.Params.InputResponses, approvalInput); ans != nil {
+		st, err := h.approvals.Unseal(c.Req.Params.RequestState, subj)
 		if err != nil {
-			return &toolError{decision: audit.Denied, rule: ruleApprovalBad,
-				msg: "promote was refused: " + err.Error() + "; call promote again to ask for a fresh approval"}
+			return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalBad,
+				Msg: "promote was refused: " + err.Error() + "; call promote again to ask for a fresh approval"}
 		}
 		if ans.Action == mcp.ElicitationResponseActionAccept && approvedInForm(ans.Content) {
 			r, err := h.approvals.GrantInline(ctx, st.ID, subj, who.Name, fill)
 			if errors.Is(err, approval.ErrDecided) {
-				return &toolError{decision: audit.Denied, rule: ruleApprovalBad,
-					msg: "promote was refused: this answer was already used; call promote again to ask for a fresh approval"}
+				return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalBad,
+					Msg: "promote was refused: this answer was already used; call promote again to ask for a fresh approval"}
 			}
 			if err != nil {
-				return &InfraError{Public: "the approval could not be recorded", Err: err}
+				return &toolcall.InfraError{Public: "the approval could not be recorded", Err: err}
 			}
-			c.rules = append(c.rules, ruleApproved)
+			c.Rules = append(c.Rules, ruleApproved)
 			c.approvalID = r.ID
 			return nil
 		}
 		r, err := h.approvals.DenyInline(ctx, st.ID, subj, who.Name, fill)
 		if err != nil && !errors.Is(err, approval.ErrDecided) {
-			return &InfraError{Public: "the refusal could not be recorded", Err: err}
+			return &toolcall.InfraError{Public: "the refusal could not be recorded", Err: err}
 		}
 		id := st.ID
 		if r != nil {
 			id = r.ID
 		}
-		return &toolError{decision: audit.Denied, rule: ruleApprovalDenied,
-			msg: fmt.Sprintf("promote was refused: the person declined the promotion (approval %s); nothing ran in production. Do not retry unless they ask you to", id)}
+		return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalDenied,
+			Msg: fmt.Sprintf("promote was refused: the person declined the promotion (approval %s); nothing ran in production. Do not retry unless they ask you to", id)}
 	}
 
 	if canElicit(ctx) {
 		st := h.approvals.NewState(subj)
 		sealed, err := h.approvals.Seal(st)
 		if err != nil {
-			return &InfraError{Public: "the approval question could not be prepared", Err: err}
+			return &toolcall.InfraError{Public: "the approval question could not be prepared", Err: err}
 		}
 		preview := &approval.Request{ID: st.ID, Subject: subj, ExpiresAt: st.Expires}
 		fill(preview)
@@ -120,27 +115,29 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 				},
 				"required": []string{"approve"},
 			}}
-		c.rules = append(c.rules, ruleApprovalAsked)
-		c.summary = "asked the person to approve the promotion of " + in.Pipeline
-		return &inputRequired{result: server.NewInputRequestBuilder(sealed).Elicit(approvalInput, params).ToolResult()}
+		c.Rules = append(c.Rules, ruleApprovalAsked)
+		c.Summary = "asked the person to approve the promotion of " + in.Pipeline
+		// Nothing ran: the client is to ask its user and call again.
+		return &toolcall.AnswerError{Result: server.NewInputRequestBuilder(sealed).Elicit(approvalInput, params).ToolResult(),
+			Decision: audit.Denied, Summary: "waiting for the person's answer"}
 	}
 
 	if d, err := h.approvals.Decided(ctx, subj); err != nil {
-		return &InfraError{Public: "the approvals could not be read", Err: err}
+		return &toolcall.InfraError{Public: "the approvals could not be read", Err: err}
 	} else if d != nil {
-		return &toolError{decision: audit.Denied, rule: ruleApprovalDenied,
-			msg: fmt.Sprintf("promote was refused: %s denied this promotion (approval %s); nothing ran in production. Do not retry unless the person asks you to; a changed draft needs validate and a new approval", d.DecidedBy, d.ID)}
+		return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalDenied,
+			Msg: fmt.Sprintf("promote was refused: %s denied this promotion (approval %s); nothing ran in production. Do not retry unless the person asks you to; a changed draft needs validate and a new approval", d.DecidedBy, d.ID)}
 	}
 	r, err := h.approvals.Request(ctx, subj, fill)
 	if err != nil {
-		return &InfraError{Public: "the approval request could not be recorded", Err: err}
+		return &toolcall.InfraError{Public: "the approval request could not be recorded", Err: err}
 	}
 	msg := approvalRequiredMessage(r)
 	if h.cfg.Transport == config.TransportHTTP {
 		msg = strings.Replace(msg, "\nOnce they have approved it", "\nOr they approve it in this server's web console, at /ui/approvals (signed in with a token other than yours)."+
 			"\nOnce they have approved it", 1)
 	}
-	return &toolError{decision: audit.Denied, rule: ruleApprovalRequired, msg: msg}
+	return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalRequired, Msg: msg}
 }
 
 // approvalRequiredMessage tells the agent what to tell the person.

@@ -55,11 +55,11 @@ func (h *Handler) removeDataset(ctx context.Context, c *call, in removeDatasetIn
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash = sum
+	c.Outcome.PipelineHash = sum
 	remaining := []string{}
 	for _, d := range p.Datasets {
 		remaining = append(remaining, d.Name)
 	}
-	c.summary = fmt.Sprintf("removed %s.%s", in.Pipeline, in.Name)
+	c.Summary = fmt.Sprintf("removed %s.%s", in.Pipeline, in.Name)
 	return &removeDatasetOutput{Removed: in.Name, Remaining: remaining, DraftHash: sum}, nil
 }

@@ -6,12 +6,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 	"github.com/sdp-mcp/sdp-mcp/policy"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 // facts are what the policy's rules see of a call, gathered as the tool
@@ -57,31 +56,22 @@ func (h *Handler) applyRules(ctx context.Context, c *call) error {
 	if err := h.checkPrincipal(ctx, c); err != nil {
 		return err
 	}
-	ds := h.policy.RuleSet().Evaluate(ctx, c.facts.request(c.req.Params.Name))
+	ds := h.policy.RuleSet().Evaluate(ctx, c.facts.request(c.Req.Params.Name))
 	var denied []string
 	for _, d := range ds {
-		c.rules = append(c.rules, d.Rule)
+		c.Rules = append(c.Rules, d.Rule)
 		switch d.Action {
 		case policy.ActionDeny:
 			denied = append(denied, d.Rule+": "+d.Message)
 		case policy.ActionWarn:
-			c.warnings = append(c.warnings, d.Rule+": "+d.Message)
+			c.Warnings = append(c.Warnings, "policy warning: "+d.Rule+": "+d.Message)
 		}
 	}
 	if len(denied) == 0 {
 		return nil
 	}
-	return &toolError{decision: audit.Denied, rule: policy.Denied(ds)[0].Rule,
-		msg: c.req.Params.Name + " was refused by the server's policy and changed nothing:\n- " + strings.Join(denied, "\n- ")}
-}
-
-// withWarnings adds the policy's warnings to a successful result, after the
-// structured content's JSON text.
-func withWarnings(res *mcp.CallToolResult, warnings []string) *mcp.CallToolResult {
-	for _, w := range warnings {
-		res.Content = append(res.Content, mcp.NewTextContent("policy warning: "+w))
-	}
-	return res
+	return &toolcall.ToolError{Decision: audit.Denied, Rule: policy.Denied(ds)[0].Rule,
+		Msg: c.Req.Params.Name + " was refused by the server's policy and changed nothing:\n- " + strings.Join(denied, "\n- ")}
 }
 
 // checkProtected refuses a full refresh of a dataset the policy protects.

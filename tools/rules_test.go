@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 const rulesPolicy = `version: 1
@@ -37,7 +38,7 @@ rules:
 
 // callWithOutcome calls a tool's handler directly, with an outcome the test
 // reads (the server's audit layer does the same).
-func callWithOutcome(t *testing.T, h *harness, tool, args string) (*mcp.CallToolResult, *Outcome) {
+func callWithOutcome(t *testing.T, h *harness, tool, args string) (*mcp.CallToolResult, *toolcall.Outcome) {
 	t.Helper()
 	all, err := h.handler.All()
 	if err != nil {
@@ -50,8 +51,8 @@ func callWithOutcome(t *testing.T, h *harness, tool, args string) (*mcp.CallTool
 	req := mcp.CallToolRequest{}
 	req.Params.Name = tool
 	req.Params.Arguments = json.RawMessage(args)
-	o := &Outcome{}
-	res, err := all[i].Handler(WithOutcome(context.Background(), o), req)
+	o := &toolcall.Outcome{}
+	res, err := all[i].Handler(toolcall.WithOutcome(context.Background(), o), req)
 	if err != nil {
 		t.Fatalf("%s: %v", tool, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 const runDescription = `Run a pipeline draft in the sandbox: create or refresh its tables and report what happened to each dataset.
@@ -87,14 +88,14 @@ func (h *Handler) run(ctx context.Context, c *call, in runInput) (*runOutput, er
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Sandbox
+	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Sandbox
 	eng, err := h.engine(ctx, config.Sandbox)
 	if err != nil {
 		return nil, err
 	}
 	started := h.now()
 	res, err := eng.Run(ctx, p, engine.RunOptions{Refresh: in.Refresh, FullRefresh: in.FullRefresh,
-		FullRefreshAll: in.FullRefreshAll}, progress(ctx, c.req))
+		FullRefreshAll: in.FullRefreshAll}, progress(ctx, c.Req))
 	if err != nil {
 		return nil, engineErr(config.Sandbox, err)
 	}
@@ -107,14 +108,14 @@ func (h *Handler) run(ctx context.Context, c *call, in runInput) (*runOutput, er
 	}
 	h.recordHistory(in.Pipeline, pipeline.HistoryRun, rec, nil)
 	out := runOut(res, sum)
-	c.summary = runSummary("run", in.Pipeline, out)
-	c.failed = !out.OK
+	c.Summary = runSummary("run", in.Pipeline, out)
+	c.Failed = !out.OK
 	return out, nil
 }
 
 func checkRunHash(res *engine.RunResult, sum string) error {
 	if res.PipelineHash != "" && res.PipelineHash != sum {
-		return &InfraError{Public: "the engine ran a different draft than the one on disk",
+		return &toolcall.InfraError{Public: "the engine ran a different draft than the one on disk",
 			Err: fmt.Errorf("engine hash %s, draft hash %s", res.PipelineHash, sum)}
 	}
 	return nil

@@ -96,7 +96,7 @@ func (h *Handler) showPipeline(ctx context.Context, c *call, in showPipelineInpu
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash = sum
+	c.Outcome.PipelineHash = sum
 	g := pipeline.BuildGraph(p)
 	reads := func(name string) (deps, srcs []string) {
 		deps, srcs = []string{}, []string{}
@@ -139,6 +139,6 @@ func (h *Handler) showPipeline(ctx context.Context, c *call, in showPipelineInpu
 		}
 		out.Files = append(out.Files, fileOutput{Path: f.Path, Content: content})
 	}
-	c.summary = fmt.Sprintf("showed %s: %d dataset(s), %d flow(s)", p.Name, len(p.Datasets), len(p.Flows))
+	c.Summary = fmt.Sprintf("showed %s: %d dataset(s), %d flow(s)", p.Name, len(p.Datasets), len(p.Flows))
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
+	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
 const validateDescription = `Check a whole pipeline draft in the sandbox without writing any data.
@@ -76,7 +77,7 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 	if err != nil {
 		return nil, err
 	}
-	c.outcome.PipelineHash, c.outcome.Environment = sum, config.Sandbox
+	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Sandbox
 	started := h.now()
 
 	var res *engine.ValidationResult
@@ -99,7 +100,7 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 		case err != nil:
 			return nil, engineErr(config.Sandbox, err)
 		case res.PipelineHash != "" && res.PipelineHash != sum:
-			return nil, &InfraError{Public: "the engine validated a different draft than the one on disk",
+			return nil, &toolcall.InfraError{Public: "the engine validated a different draft than the one on disk",
 				Err: fmt.Errorf("engine hash %s, draft hash %s", res.PipelineHash, sum)}
 		}
 	}
@@ -125,10 +126,10 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 		out.GraphMermaid = pipeline.BuildGraph(p).Mermaid()
 	}
 	if res.OK {
-		c.summary = "valid: " + sum
+		c.Summary = "valid: " + sum
 	} else {
-		c.outcome.Rules = problemCodes(res.Problems)
-		c.summary = fmt.Sprintf("invalid: %d problem(s)", len(res.Problems))
+		c.Outcome.Rules = toolcall.ProblemCodes(res.Problems)
+		c.Summary = fmt.Sprintf("invalid: %d problem(s)", len(res.Problems))
 	}
 	return out, nil
 }
@@ -146,7 +147,7 @@ func (h *Handler) loadLocked(ctx context.Context, name string) (*pipeline.Pipeli
 func problemsOut(ps pipeline.Problems) []problemOutput {
 	out := []problemOutput{}
 	for _, p := range ps {
-		po := problemOutput{Code: problemCode(p), Field: p.Field, Message: p.Message, Hint: p.Fix}
+		po := problemOutput{Code: toolcall.ProblemCode(p), Field: p.Field, Message: p.Message, Hint: p.Fix}
 		if p.On == "dataset" || p.On == "flow" {
 			po.Dataset = p.Name
 		}

@@ -1,4 +1,4 @@
-package tools
+package toolcall
 
 import (
 	"fmt"
@@ -20,44 +20,44 @@ import (
 //	             item.<constraint> (applied to array items or map values)
 //
 // A value of N may be a limit name in braces, e.g. max={preview_rows_max},
-// resolved from the server's limits when the tools are built. Fields
+// resolved from the [Vocabulary] the tools are built with (the server's
+// limits); pattern names come from it too. Fields
 // without omitempty are required. Every object is closed
 // (additionalProperties: false).
 
-// Named patterns.
-const (
-	// NamePattern is the rule for pipeline, dataset, flow and expectation
-	// names.
-	NamePattern = `^[a-z][a-z0-9_]{0,62}$`
-	// columnPattern is a plain column name.
-	columnPattern = `^[A-Za-z_][A-Za-z0-9_]*$`
-	// propertyPattern is a table property key.
-	propertyPattern = `^[A-Za-z_][A-Za-z0-9_.\-]*$`
-	// sourcePattern is a source table name with one to three parts.
-	sourcePattern = `^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$`
-	// globPattern is a table name pattern with * and ? wildcards.
-	globPattern = `^[A-Za-z0-9_*?]{1,128}$`
-	// hashPattern is a pipeline hash.
-	hashPattern = `^[0-9a-f]{64}$`
-)
-
-var namedPatterns = map[string]string{
-	"name":     NamePattern,
-	"column":   columnPattern,
-	"property": propertyPattern,
-	"source":   sourcePattern,
-	"glob":     globPattern,
-	"hash":     hashPattern,
+// Vocabulary is what schema tags may refer to by name: limits in braces
+// and named patterns.
+type Vocabulary struct {
+	// Limits are the values of {name} in numeric constraints.
+	Limits map[string]int
+	// Patterns are the patterns of pattern=<name> and keyPattern=<name>.
+	Patterns map[string]Pattern
 }
 
-// schemaLimits are the values a schema tag may refer to in braces.
-type schemaLimits map[string]int
+// Pattern is a named pattern of the schema tags.
+type Pattern struct {
+	// Regexp is the JSON schema pattern.
+	Regexp string
+	// Fix tells the agent how to write a value that matches, given the
+	// value it sent; nil means a generic "make it match" hint.
+	Fix func(got string) string
+}
+
+// fixFor returns the hint for a value that does not match regexp.
+func (v Vocabulary) fixFor(regexp, got string) string {
+	for _, p := range v.Patterns {
+		if p.Regexp == regexp && p.Fix != nil {
+			return p.Fix(got)
+		}
+	}
+	return "make it match " + regexp
+}
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// schemaFor returns the JSON schema of t, a struct type.
-func schemaFor(t reflect.Type, lim schemaLimits) (map[string]any, error) {
-	s, err := typeSchema(t, "", lim)
+// SchemaFor returns the JSON schema of t, a struct type.
+func SchemaFor(t reflect.Type, voc Vocabulary) (map[string]any, error) {
+	s, err := typeSchema(t, "", voc)
 	if err != nil {
 		return nil, fmt.Errorf("schema of %s: %w", t, err)
 	}
@@ -67,8 +67,8 @@ func schemaFor(t reflect.Type, lim schemaLimits) (map[string]any, error) {
 	return s, nil
 }
 
-func typeSchema(t reflect.Type, tag string, lim schemaLimits) (map[string]any, error) {
-	cons, err := parseConstraints(tag, lim)
+func typeSchema(t reflect.Type, tag string, voc Vocabulary) (map[string]any, error) {
+	cons, err := parseConstraints(tag, voc)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func typeSchema(t reflect.Type, tag string, lim schemaLimits) (map[string]any, e
 		s["type"] = "string"
 		s["format"] = "date-time"
 	case t.Kind() == reflect.Pointer:
-		return typeSchema(t.Elem(), tag, lim)
+		return typeSchema(t.Elem(), tag, voc)
 	case t.Kind() == reflect.Interface:
 		// Any JSON value.
 	case t.Kind() == reflect.String:
@@ -90,7 +90,7 @@ func typeSchema(t reflect.Type, tag string, lim schemaLimits) (map[string]any, e
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
 		s["type"] = "number"
 	case t.Kind() == reflect.Slice:
-		items, err := typeSchema(t.Elem(), cons.item, lim)
+		items, err := typeSchema(t.Elem(), cons.item, voc)
 		if err != nil {
 			return nil, err
 		}
@@ -100,14 +100,14 @@ func typeSchema(t reflect.Type, tag string, lim schemaLimits) (map[string]any, e
 		if t.Key().Kind() != reflect.String {
 			return nil, fmt.Errorf("map key %s is not a string", t.Key())
 		}
-		vals, err := typeSchema(t.Elem(), cons.item, lim)
+		vals, err := typeSchema(t.Elem(), cons.item, voc)
 		if err != nil {
 			return nil, err
 		}
 		s["type"] = "object"
 		s["additionalProperties"] = vals
 	case t.Kind() == reflect.Struct:
-		if err := structSchema(t, s, lim); err != nil {
+		if err := structSchema(t, s, voc); err != nil {
 			return nil, err
 		}
 	default:
@@ -119,7 +119,7 @@ func typeSchema(t reflect.Type, tag string, lim schemaLimits) (map[string]any, e
 	return s, nil
 }
 
-func structSchema(t reflect.Type, s map[string]any, lim schemaLimits) error {
+func structSchema(t reflect.Type, s map[string]any, voc Vocabulary) error {
 	props := map[string]any{}
 	required := []string{}
 	for i := range t.NumField() {
@@ -134,7 +134,7 @@ func structSchema(t reflect.Type, s map[string]any, lim schemaLimits) error {
 		if name == "" {
 			return fmt.Errorf("field %s has no json name", f.Name)
 		}
-		fs, err := typeSchema(f.Type, f.Tag.Get("schema"), lim)
+		fs, err := typeSchema(f.Type, f.Tag.Get("schema"), voc)
 		if err != nil {
 			return fmt.Errorf("field %s: %w", f.Name, err)
 		}
@@ -160,7 +160,7 @@ type constraints struct {
 	item string // constraints for array items or map values
 }
 
-func parseConstraints(tag string, lim schemaLimits) (constraints, error) {
+func parseConstraints(tag string, voc Vocabulary) (constraints, error) {
 	c := constraints{kw: map[string]any{}}
 	var items []string
 	for _, part := range strings.Split(tag, ";") {
@@ -175,7 +175,7 @@ func parseConstraints(tag string, lim schemaLimits) (constraints, error) {
 		key, val, _ := strings.Cut(part, "=")
 		num := func() (int, error) {
 			if name, ok := strings.CutPrefix(val, "{"); ok {
-				v, found := lim[strings.TrimSuffix(name, "}")]
+				v, found := voc.Limits[strings.TrimSuffix(name, "}")]
 				if !found {
 					return 0, fmt.Errorf("unknown limit %s", val)
 				}
@@ -185,18 +185,18 @@ func parseConstraints(tag string, lim schemaLimits) (constraints, error) {
 		}
 		switch key {
 		case "pattern", "keyPattern":
-			p, ok := namedPatterns[val]
+			pat, ok := voc.Patterns[val]
 			if !ok {
 				return c, fmt.Errorf("unknown named pattern %q", val)
 			}
 			if key == "pattern" {
-				c.kw["pattern"] = p
+				c.kw["pattern"] = pat.Regexp
 			} else {
 				names, _ := c.kw["propertyNames"].(map[string]any)
 				if names == nil {
 					names = map[string]any{}
 				}
-				names["pattern"] = p
+				names["pattern"] = pat.Regexp
 				c.kw["propertyNames"] = names
 			}
 		case "enum":

@@ -1,4 +1,4 @@
-package tools
+package toolcall
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 type argChecker struct {
 	schema *jsonschema.Schema
 	doc    map[string]any // the schema itself, for hints
+	voc    Vocabulary     // the named patterns, for their hints
 }
 
 // compileSchema compiles a schema document with the 2020-12 draft.
@@ -45,12 +46,12 @@ func compileSchema(name string, doc map[string]any) (*jsonschema.Schema, error) 
 	return c.Compile(url)
 }
 
-func newArgChecker(name string, doc map[string]any) (*argChecker, error) {
+func newArgChecker(name string, doc map[string]any, voc Vocabulary) (*argChecker, error) {
 	s, err := compileSchema(name, doc)
 	if err != nil {
 		return nil, fmt.Errorf("compiling the input schema of %s: %w", name, err)
 	}
-	return &argChecker{schema: s, doc: doc}, nil
+	return &argChecker{schema: s, doc: doc, voc: voc}, nil
 }
 
 // check validates raw (nil or empty means {}) and returns every problem.
@@ -158,7 +159,7 @@ func (a *argChecker) problems(e *jsonschema.ValidationError, root any) []pipelin
 		p.Fix = "use one of: " + joinAny(k.Want)
 	case *kind.Pattern:
 		p.Message = "does not match the required form " + k.Want
-		p.Fix = patternFix(k.Want, k.Got)
+		p.Fix = a.voc.fixFor(k.Want, k.Got)
 	case *kind.MinLength:
 		p.Message = fmt.Sprintf("too short: %d characters, at least %d needed", k.Got, k.Want)
 		p.Fix = "give a non-empty value"
@@ -344,43 +345,6 @@ func rangeFix(sch map[string]any) string {
 		return fmt.Sprintf("use a value of at most %v", hi)
 	}
 	return "use a number"
-}
-
-func patternFix(pattern, got string) string {
-	switch pattern {
-	case NamePattern:
-		return "use lower-case letters, digits and _, starting with a letter, at most 63 characters, e.g. " + suggestName(got)
-	case columnPattern:
-		return "use a plain column name: letters, digits and _, not starting with a digit"
-	case sourcePattern:
-		return "name a source table as table, schema.table or catalog.schema.table (letters, digits and _), as list_sources shows it"
-	case globPattern:
-		return "use letters, digits, _ and the wildcards * (any characters) and ? (one character), e.g. orders_*"
-	case hashPattern:
-		return "pass the pipeline_hash exactly as validate returned it (64 lower-case hex characters)"
-	}
-	return "make it match " + pattern
-}
-
-// suggestName turns s into something matching NamePattern, for hints.
-func suggestName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			b.WriteRune(r)
-		case r == '-' || r == ' ' || r == '.':
-			b.WriteByte('_')
-		}
-	}
-	out := strings.Trim(b.String(), "_")
-	if out == "" || out[0] < 'a' || out[0] > 'z' {
-		out = "x_" + out
-	}
-	if len(out) > 63 {
-		out = out[:63]
-	}
-	return out
 }
 
 func article(t string) string {
