@@ -59,6 +59,11 @@ type Pipeline struct {
 	Database string `json:"database,omitempty"`
 	// Storage is the URI under which SDP keeps checkpoints and metadata.
 	Storage string `json:"storage"`
+	// TableFormat is the environment's table format (delta, iceberg,
+	// parquet): materialized views and streaming tables are rendered with
+	// USING <format>. Empty leaves it to the server's default. Like
+	// Catalog, it comes from the environment config, never from an agent.
+	TableFormat string `json:"table_format,omitempty"`
 	// Configuration holds Spark confs set for every flow of the pipeline.
 	Configuration map[string]string `json:"configuration,omitempty"`
 	// Datasets are the declared datasets.

@@ -62,12 +62,12 @@ func LineOf(line string) (Line, bool) {
 func DefaultProfile() Profile { return Profile{Spark: defaultLine, Format: defaultFormat} }
 
 const (
-	defaultLine   = "4.3"
-	defaultFormat = FormatParquet
+	defaultLine   = "4.2"
+	defaultFormat = FormatDelta
 )
 
 // SparkVersion is the pyspark / Spark release of [DefaultProfile].
-const SparkVersion = "4.3.0"
+const SparkVersion = "4.2.0"
 
 // Supported is one profile the local sandbox can run, with what it needs.
 type Supported struct {
