@@ -41,9 +41,9 @@ type fileHeader struct {
 	Schema          string            `json:"schema,omitempty"`
 	// TableFormat is the environment's table format the statement was
 	// rendered with (USING); it is not part of the declaration.
-	TableFormat string `json:"table_format,omitempty"`
-	Expectations    []Expectation     `json:"expectations,omitempty"`
-	SHA256          string            `json:"sha256"`
+	TableFormat  string        `json:"table_format,omitempty"`
+	Expectations []Expectation `json:"expectations,omitempty"`
+	SHA256       string        `json:"sha256"`
 }
 
 func datasetHeader(d Dataset) fileHeader {
