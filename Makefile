@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test sandbox-install functions-check test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser e2e demo
+.PHONY: all build run test sandbox-install functions-check test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser python-mcp e2e demo
 
 all: build
 
@@ -42,7 +42,7 @@ OTHER_FORMAT := parquet
 # Connect server started by our own launcher in a throwaway workspace, on
 # the default sandbox profile; then the end-to-end tests again on the other
 # profile. Fails (never skips) when the engine cannot start.
-test: lint check-generate docs-check functions-check fuzz-short node-tools browser build
+test: lint check-generate docs-check functions-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); ws2=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; $(BIN) --workspace "$$ws2" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws" "$$ws2"' EXIT; \
@@ -73,6 +73,12 @@ functions-check: sandbox-install
 node-tools:
 	@bash scripts/node-tools.sh >/dev/null
 
+# The pinned Python MCP SDK (a venv in the cache) that the identity and
+# approval end-to-end tests drive the server with, on both protocol
+# versions. The e2e tests call the same script.
+python-mcp:
+	@bash scripts/python-mcp.sh >/dev/null
+
 # Chromium for the web console's browser tests (part of `make test`):
 # Debian's chromium package, installed with apt-get when missing.
 browser:
@@ -81,7 +87,7 @@ browser:
 # The end-to-end tests only (part of `make test`): the built binary driven by
 # the MCP Inspector CLI and the MCP conformance suite, against the shared
 # test sandbox plus a private second Spark Connect server.
-e2e: node-tools
+e2e: node-tools python-mcp
 	$(GO) test -tags integration -count=1 -timeout 20m -v ./e2e/
 
 # A scripted agent session: bin/sdp-mcp serve over stdio, driven by
@@ -147,6 +153,7 @@ bench: build
 	$(GO) run ./bench/connectbench -out bench/results.md
 	$(GO) run ./bench/pipelinebench -out bench/pipeline-results.md
 	$(GO) run ./bench/mcpbench -out bench/mcp-results.md
+	$(GO) run ./bench/scalebench -out bench/scale-results.md
 
 clean:
 	rm -rf bin

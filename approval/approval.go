@@ -73,8 +73,10 @@ type Request struct {
 	// Datasets are the production datasets the promotion creates or
 	// replaces, qualified, each with its kind.
 	Datasets []Dataset `json:"datasets,omitempty"`
-	// Plan is the promotion plan shown to the person, when one exists.
-	Plan json.RawMessage `json:"plan,omitempty"`
+	// Plan is the promotion plan (as plan_promotion returns it) and
+	// PlanText its readable form, shown to the person.
+	Plan     json.RawMessage `json:"plan,omitempty"`
+	PlanText string          `json:"plan_text,omitempty"`
 	// Status is the current status; see [Request.Effective] for the status
 	// at a given time.
 	Status    Status    `json:"status"`
@@ -125,8 +127,11 @@ func (r *Request) Describe() string {
 			fmt.Fprintf(&b, "    - %s (%s)%s\n", d.Name, d.Kind, fr)
 		}
 	}
-	if len(r.Plan) > 0 {
-		fmt.Fprintf(&b, "  plan: %s\n", r.Plan)
+	if r.PlanText != "" {
+		b.WriteString("  plan:\n")
+		for _, line := range strings.Split(strings.TrimRight(r.PlanText, "\n"), "\n") {
+			b.WriteString("    " + line + "\n")
+		}
 	}
 	fmt.Fprintf(&b, "  expires:       %s", r.ExpiresAt.UTC().Format(time.RFC3339))
 	return b.String()

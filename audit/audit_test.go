@@ -222,3 +222,39 @@ func TestTail(t *testing.T) {
 		t.Error("tail of a missing log succeeded")
 	}
 }
+
+// TestTwoWritersShareOneChain: two servers on one workspace (two Logs on
+// one path) append and rotate in turn without breaking the chain.
+func TestTwoWritersShareOneChain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var logs []*Log
+	for range 2 {
+		l, err := OpenOptions(path, Options{MaxBytes: 8 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	var wg sync.WaitGroup
+	for i, l := range logs {
+		wg.Go(func() {
+			for j := range 100 {
+				if err := l.Write(Record{Tool: fmt.Sprintf("w%d-%d", i, j), Decision: OK, Summary: strings.Repeat("s", 200)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, l := range logs {
+		l.Close()
+	}
+	rep, err := Verify(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != 200 || len(rep.Files) < 3 {
+		t.Errorf("%d records in %d files", rep.Records, len(rep.Files))
+	}
+}

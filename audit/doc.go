@@ -62,6 +62,13 @@
 // leave a torn last line; [Open] cuts it and appends an "audit.repaired"
 // event saying where, how many bytes and their SHA-256 and start.
 //
+// # Several servers on one log
+//
+// Each append holds an advisory lock (flock) on <path>.lock and first
+// catches up with what other processes appended or rotated, so servers
+// sharing a workspace extend one chain; [Verify] takes the lock shared, so
+// it never sees a record being written.
+//
 // # Rotation
 //
 // When the next record would take the active file past

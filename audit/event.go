@@ -61,7 +61,8 @@ func (l *Log) Event(ctx context.Context, kind string, fields map[string]any) err
 
 // callIdentity keeps what ties an event to a call.
 func callIdentity(c Record) Record {
-	return Record{Session: c.Session, RequestID: c.RequestID, Client: c.Client, Transport: c.Transport, Tool: c.Tool}
+	return Record{Session: c.Session, RequestID: c.RequestID, Client: c.Client, Transport: c.Transport, Tool: c.Tool,
+		Principal: c.Principal, Conversation: c.Conversation, ProtocolVersion: c.ProtocolVersion}
 }
 
 // eventRecord fills base as an event of kind with redacted fields.

@@ -26,25 +26,29 @@ type Options struct {
 	MaxBytes int64
 }
 
-// Log is an open audit log. It is safe for concurrent use by one process.
+// Log is an open audit log. It is safe for concurrent use, also by
+// several processes: each append holds an advisory lock on <path>.lock and
+// first catches up with what others appended or rotated.
 type Log struct {
 	mu   sync.Mutex
 	path string
 	max  int64
+	lock *os.File
 	f    *os.File
-	// size is the length of the active file's whole records; a failed
-	// append may have left bytes past it (dirty) until they are cut.
+	// size is the length of the active file's whole records. stale says
+	// the file may differ from what this Log knows (a failed append could
+	// not be cut back): it is read again before the next record.
 	size  int64
-	dirty bool
+	stale bool
 	// seq and head are the seq and hash of the last record of the log.
 	seq  uint64
 	head string
 	// firstSeq is the seq of the active file's first chained record (0:
 	// none yet), the name it gets when rotated.
 	firstSeq uint64
-	// pending is a repair event not yet written (the disk was full at
-	// startup); it goes before the next record.
-	pending *Record
+	// pending are repair events not yet written (the disk was full);
+	// they go before the next record.
+	pending []Record
 }
 
 // Open opens (creating it and its directory if needed) the log at path
@@ -60,23 +64,30 @@ func OpenOptions(path string, o Options) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the audit log directory: %w", err)
 	}
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log's lock file: %w", err)
+	}
+	if err := lockFile(lock, true); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("locking the audit log: %w", err)
+	}
+	defer unlockFile(lock)
 	f, err := openActive(path)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	l := &Log{path: path, max: o.MaxBytes, f: f, head: Genesis}
+	l := &Log{path: path, max: o.MaxBytes, lock: lock, f: f, head: Genesis}
 	if l.max <= 0 {
 		l.max = DefaultMaxBytes
 	}
-	repair, err := l.load()
-	if err != nil {
+	if err := l.load(); err != nil {
 		f.Close()
+		lock.Close()
 		return nil, err
 	}
-	if repair != nil {
-		l.pending = repair
-		_ = l.flushPending() // retried before the next record
-	}
+	_ = l.flushPending() // else retried before the next record
 	return l, nil
 }
 
@@ -104,9 +115,58 @@ func openActive(path string) (*os.File, error) {
 	return f, nil
 }
 
-// load finds the end of the chain, cutting a torn tail; it returns the
-// event that records a cut.
-func (l *Log) load() (*Record, error) {
+// load finds the end of the chain, cutting a torn tail; the event that
+// records a cut is queued in pending. Until it succeeds the Log is stale.
+func (l *Log) load() error {
+	l.stale = true
+	if err := l.loadChain(); err != nil {
+		return err
+	}
+	l.stale = false
+	return nil
+}
+
+func (l *Log) loadChain() error {
+	l.seq, l.head, l.firstSeq, l.size = 0, Genesis, 0, 0
+	repair, err := l.cutTornTail()
+	if err != nil {
+		return err
+	}
+	if repair != nil {
+		l.pending = append(l.pending, *repair)
+	}
+	whole := l.size
+	if whole == 0 {
+		return l.loadFromRotated()
+	}
+	first, err := firstChained(l.f, whole)
+	if err != nil {
+		return fmt.Errorf("reading the audit log: %w", err)
+	}
+	line, err := lastLine(l.f, whole)
+	if err != nil {
+		return fmt.Errorf("reading the audit log: %w", err)
+	}
+	seq, _, chained, perr := parseLink(line)
+	switch {
+	case chained && perr == nil:
+		l.seq, l.head, l.firstSeq = seq, hashLine(line), first
+	case first == 0:
+		// Only records written before the chain existed: the chain
+		// starts after them.
+		if rot, err := rotatedFiles(l.path); err != nil || len(rot) > 0 {
+			return fmt.Errorf("the audit log %s has unchained records after rotated files: run sdp-mcp audit verify, then move the log aside to start a new one", l.path)
+		}
+		l.seq, l.head = 0, hashLine(line)
+	default:
+		return fmt.Errorf("the last record of the audit log %s is not a chained record (%v): run sdp-mcp audit verify, then move the log aside to start a new one", l.path, perr)
+	}
+	return nil
+}
+
+// cutTornTail cuts the bytes after the active file's last line end and
+// returns the event that records it, and sets size.
+func (l *Log) cutTornTail() (*Record, error) {
 	st, err := l.f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit log: %w", err)
@@ -119,8 +179,13 @@ func (l *Log) load() (*Record, error) {
 	whole := nl + 1
 	var repair *Record
 	if whole < size {
-		cut := make([]byte, size-whole)
-		if _, err := l.f.ReadAt(cut, whole); err != nil {
+		n := size - whole
+		start := make([]byte, min(n, 120))
+		if _, err := l.f.ReadAt(start, whole); err != nil {
+			return nil, fmt.Errorf("reading the audit log: %w", err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(l.f, whole, n)); err != nil {
 			return nil, fmt.Errorf("reading the audit log: %w", err)
 		}
 		if err := l.f.Truncate(whole); err != nil {
@@ -129,15 +194,13 @@ func (l *Log) load() (*Record, error) {
 		if err := l.f.Sync(); err != nil {
 			return nil, fmt.Errorf("cutting the torn last record of the audit log %s: %w", l.path, err)
 		}
-		sum := sha256.Sum256(cut)
-		start := strings.ToValidUTF8(string(cut[:min(len(cut), 120)]), "?")
 		r, err := eventRecord(Record{}, "audit.repaired", map[string]any{
 			"reason":     "torn last record (the server stopped mid-write)",
 			"file":       filepath.Base(l.path),
 			"offset":     whole,
-			"cut_bytes":  len(cut),
-			"cut_sha256": hex.EncodeToString(sum[:]),
-			"cut_start":  start,
+			"cut_bytes":  n,
+			"cut_sha256": hex.EncodeToString(h.Sum(nil)),
+			"cut_start":  strings.ToValidUTF8(string(start), "?"),
 		})
 		if err != nil {
 			return nil, err
@@ -145,31 +208,6 @@ func (l *Log) load() (*Record, error) {
 		repair = &r
 	}
 	l.size = whole
-	if whole == 0 {
-		return repair, l.loadFromRotated()
-	}
-	first, err := firstChained(l.f, whole)
-	if err != nil {
-		return nil, fmt.Errorf("reading the audit log: %w", err)
-	}
-	line, err := lastLine(l.f, whole)
-	if err != nil {
-		return nil, fmt.Errorf("reading the audit log: %w", err)
-	}
-	seq, _, chained, perr := parseLink(line)
-	switch {
-	case chained && perr == nil:
-		l.seq, l.head, l.firstSeq = seq, hashLine(line), first
-	case first == 0:
-		// Only records written before the chain existed: the chain
-		// starts after them.
-		if rot, err := rotatedFiles(l.path); err != nil || len(rot) > 0 {
-			return nil, fmt.Errorf("the audit log %s has unchained records after rotated files: run sdp-mcp audit verify, then move the log aside to start a new one", l.path)
-		}
-		l.seq, l.head = 0, hashLine(line)
-	default:
-		return nil, fmt.Errorf("the last record of the audit log %s is not a chained record (%v): run sdp-mcp audit verify, then move the log aside to start a new one", l.path, perr)
-	}
 	return repair, nil
 }
 
@@ -211,32 +249,59 @@ func (l *Log) loadFromRotated() error {
 func (l *Log) Write(r Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.f == nil {
+		return errors.New("writing the audit log: closed")
+	}
+	if err := lockFile(l.lock, true); err != nil {
+		return fmt.Errorf("locking the audit log: %w", err)
+	}
+	defer unlockFile(l.lock)
+	if err := l.catchUp(); err != nil {
+		return err
+	}
 	if err := l.flushPending(); err != nil {
 		return err
 	}
 	return l.append(r)
 }
 
-func (l *Log) flushPending() error {
-	if l.pending == nil {
+// catchUp reads the end of the chain again when another process (or a
+// failed append of this one) changed the log since this Log last wrote.
+func (l *Log) catchUp() error {
+	cur, err := os.Stat(l.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading the audit log: %w", err)
+	}
+	st, ferr := l.f.Stat()
+	if ferr != nil {
+		return fmt.Errorf("reading the audit log: %w", ferr)
+	}
+	if !l.stale && cur != nil && os.SameFile(cur, st) && st.Size() == l.size {
 		return nil
 	}
-	if err := l.append(*l.pending); err != nil {
-		return err
+	if cur == nil || !os.SameFile(cur, st) {
+		// Rotated by another process: the active file is a new one.
+		f, err := openActive(l.path)
+		if err != nil {
+			return err
+		}
+		l.f.Close()
+		l.f = f
 	}
-	l.pending = nil
+	return l.load()
+}
+
+func (l *Log) flushPending() error {
+	for len(l.pending) > 0 {
+		if err := l.append(l.pending[0]); err != nil {
+			return err
+		}
+		l.pending = l.pending[1:]
+	}
 	return nil
 }
 
 func (l *Log) append(r Record) error {
-	if l.f == nil {
-		return errors.New("writing the audit log: closed")
-	}
-	if l.dirty {
-		if err := l.rollback(); err != nil {
-			return fmt.Errorf("writing the audit log: the partial record of a failed write could not be removed: %w", err)
-		}
-	}
 	r.Seq, r.Prev = l.seq+1, l.head
 	line, err := Marshal(r)
 	if err != nil {
@@ -257,8 +322,10 @@ func (l *Log) append(r Record) error {
 		err = fmt.Errorf("syncing the audit log: %w", serr)
 	}
 	if err != nil {
-		l.dirty = true
 		if rerr := l.rollback(); rerr != nil {
+			// Read the file again before the next record: its torn
+			// tail is then cut and recorded.
+			l.stale = true
 			return fmt.Errorf("%w (removing the partial record failed too: %v)", err, rerr)
 		}
 		return fmt.Errorf("%w (the record was not kept)", err)
@@ -276,11 +343,7 @@ func (l *Log) rollback() error {
 	if err := l.f.Truncate(l.size); err != nil {
 		return err
 	}
-	if err := l.f.Sync(); err != nil {
-		return err
-	}
-	l.dirty = false
-	return nil
+	return l.f.Sync()
 }
 
 // rotate renames the active file after its first record and starts a new
@@ -325,10 +388,18 @@ func (l *Log) Close() error {
 	if l.f == nil {
 		return nil
 	}
-	perr := l.flushPending()
+	var perr error
+	if len(l.pending) > 0 {
+		if perr = lockFile(l.lock, true); perr == nil {
+			if perr = l.catchUp(); perr == nil {
+				perr = l.flushPending()
+			}
+			unlockFile(l.lock)
+		}
+	}
 	err := l.f.Close()
 	l.f = nil
-	return errors.Join(perr, err)
+	return errors.Join(perr, err, l.lock.Close())
 }
 
 // lastIndexByte returns the offset of the last c in r's first size bytes,

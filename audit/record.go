@@ -70,6 +70,14 @@ type Record struct {
 	PolicySHA256 string `json:"policy_sha256,omitempty"`
 	// Fields are the details of an event (a JSON object, redacted).
 	Fields json.RawMessage `json:"fields,omitempty"`
+	// Principal is who made the call: an HTTP client's name, an OAuth
+	// subject ("oauth:…"), the OS user of a stdio server, or "local".
+	Principal string `json:"principal,omitempty"`
+	// Conversation is the conversation within the principal: the legacy
+	// session id, or the id the client sent in _meta (2026-07-28).
+	Conversation string `json:"conversation,omitempty"`
+	// ProtocolVersion is the MCP protocol version of the call.
+	ProtocolVersion string `json:"protocol_version,omitempty"`
 }
 
 // Marshal renders r as one JSON line ending in "\n": its canonical

@@ -78,6 +78,13 @@ type entry struct {
 // each "prev" is the hash of the record before it, across files. It
 // returns the first break as a *Problem.
 func Verify(path string) (*Report, error) {
+	// A shared lock: no server appends or rotates while the files are read.
+	if lock, err := os.Open(path + ".lock"); err == nil {
+		defer lock.Close()
+		if err := lockFile(lock, false); err == nil {
+			defer unlockFile(lock)
+		}
+	}
 	rot, err := rotatedFiles(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit log directory: %w", err)
@@ -92,86 +99,108 @@ func Verify(path string) (*Report, error) {
 	} else if len(files) == 0 {
 		return nil, fmt.Errorf("no audit log at %s (%w)", path, err)
 	}
-	var entries []entry
-	for i, f := range files {
-		es, err := readEntries(f, i)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, es...)
-	}
 	rep := &Report{Files: files, Head: Genesis}
 	at := func(e entry, kind, format string, args ...any) *Problem {
 		return &Problem{File: files[e.file], Line: e.line, Seq: e.seq, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 	}
 	where := func(e entry) string { return fmt.Sprintf("%s line %d", filepath.Base(files[e.file]), e.line) }
-	// firstAt is where each seq first appears, to tell a reorder from a gap.
-	firstAt := make(map[uint64]int, len(entries))
-	for i, e := range entries {
-		if _, ok := firstAt[e.seq]; e.chained && !ok {
-			firstAt[e.seq] = i
-		}
+	var (
+		prev     entry // the previous line (seq 0 before the first)
+		prevHash = Genesis
+		started  bool
+		problem  *Problem
+	)
+	err = scanEntries(files, 0, func(e entry) bool {
+		problem = func() *Problem {
+			switch {
+			case e.torn:
+				return at(e, Torn, "%d bytes without a line end: a write was cut short (the server was killed mid-write); sdp-mcp serve cuts it when it starts and records the cut", e.size)
+			case e.err != nil && started:
+				return at(e, Torn, "not a whole chained record (%v): a torn write or an edit", e.err)
+			case e.err != nil || !e.chained:
+				if started || e.file != 0 {
+					return at(e, Altered, "a record without \"seq\" inside the chain")
+				}
+				rep.Unchained++
+				prevHash = e.hash
+				return nil
+			}
+			want := prev.seq + 1
+			switch {
+			case e.seq == want && e.prev == prevHash:
+			case e.seq == want && started:
+				return at(prev, Altered, "seq %d hashes to %s but the next record (%s, seq %d) recorded %s: one of the two was changed", prev.seq, prev.hash, where(e), e.seq, e.prev)
+			case e.seq == want:
+				return at(e, Altered, "seq %d recorded prev %s, but the record before it hashes to %s", e.seq, e.prev, prevHash)
+			case e.seq > want:
+				if later, ok := findSeq(files, e, want); ok {
+					return at(e, Reordered, "seq %d where seq %d was expected; seq %d comes later, at %s", e.seq, want, want, where(later))
+				}
+				hint := ""
+				if !started || prev.file != e.file {
+					hint = " (a rotated file may be missing)"
+				}
+				return at(e, Missing, "records %d to %d are missing before seq %d%s", want, e.seq-1, e.seq, hint)
+			default:
+				return at(e, Reordered, "seq %d comes after seq %d", e.seq, prev.seq)
+			}
+			if named[e.file] != 0 && (!started || prev.file != e.file) && named[e.file] != e.seq {
+				return at(e, Altered, "the file's name says it starts at seq %d but its first record is seq %d", named[e.file], e.seq)
+			}
+			if e.repair >= 0 {
+				rep.Repairs = append(rep.Repairs, Repair{File: files[e.file], Line: e.line, Seq: e.seq, CutBytes: e.repair})
+			}
+			started = true
+			rep.Records++
+			prev, prevHash = e, e.hash
+			return nil
+		}()
+		return problem == nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	var prevSeq uint64
-	prevHash, started := Genesis, false
-	seenInFile := -1
-	for i, e := range entries {
-		switch {
-		case e.torn:
-			return rep, at(e, Torn, "%d bytes without a line end: a write was cut short (the server was killed mid-write); sdp-mcp serve cuts it when it starts and records the cut", e.size)
-		case e.err != nil && started:
-			return rep, at(e, Torn, "not a whole chained record (%v): a torn write or an edit", e.err)
-		case e.err != nil || !e.chained:
-			if started || e.file != 0 {
-				return rep, at(e, Altered, "a record without \"seq\" inside the chain")
-			}
-			rep.Unchained++
-			prevHash = e.hash
-			continue
-		}
-		started = true
-		want := prevSeq + 1
-		switch {
-		case e.seq == want && e.prev == prevHash:
-		case e.seq == want && i > 0 && entries[i-1].chained:
-			return rep, at(entries[i-1], Altered, "seq %d hashes to %s but the next record (%s, seq %d) recorded %s: one of the two was changed", entries[i-1].seq, entries[i-1].hash, where(e), e.seq, e.prev)
-		case e.seq == want:
-			return rep, at(e, Altered, "seq %d recorded prev %s, but the record before it hashes to %s", e.seq, e.prev, prevHash)
-		case e.seq > want:
-			if j, ok := firstAt[want]; ok && j > i {
-				return rep, at(e, Reordered, "seq %d where seq %d was expected; seq %d comes later, at %s", e.seq, want, want, where(entries[j]))
-			}
-			hint := ""
-			if i > 0 && entries[i-1].file != e.file || i == 0 {
-				hint = " (a rotated file may be missing)"
-			}
-			return rep, at(e, Missing, "records %d to %d are missing before seq %d%s", want, e.seq-1, e.seq, hint)
-		default:
-			return rep, at(e, Reordered, "seq %d comes after seq %d", e.seq, prevSeq)
-		}
-		if named[e.file] != 0 && seenInFile != e.file && named[e.file] != e.seq {
-			return rep, at(e, Altered, "the file's name says it starts at seq %d but its first record is seq %d", named[e.file], e.seq)
-		}
-		seenInFile = e.file
-		if e.repair >= 0 {
-			rep.Repairs = append(rep.Repairs, Repair{File: files[e.file], Line: e.line, Seq: e.seq, CutBytes: e.repair})
-		}
-		rep.Records++
-		prevSeq, prevHash = e.seq, e.hash
+	if problem != nil {
+		return rep, problem
 	}
-	rep.LastSeq, rep.Head = prevSeq, prevHash
+	rep.LastSeq, rep.Head = prev.seq, prevHash
 	return rep, nil
 }
 
-// readEntries reads the lines of one file of the log.
-func readEntries(path string, file int) ([]entry, error) {
+// findSeq looks for a chained record with seq after e (from e's file on).
+func findSeq(files []string, e entry, seq uint64) (entry, bool) {
+	var found entry
+	ok := false
+	_ = scanEntries(files, e.file, func(x entry) bool {
+		if x.chained && x.seq == seq && (x.file > e.file || x.line > e.line) {
+			found, ok = x, true
+		}
+		return !ok
+	})
+	return found, ok
+}
+
+// scanEntries calls fn for each line of files[from:], in order, until fn
+// returns false.
+func scanEntries(files []string, from int, fn func(entry) bool) error {
+	for i := from; i < len(files); i++ {
+		more, err := scanFile(files[i], i, fn)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanFile calls fn for each line of one file of the log; more is false
+// when fn stopped the scan.
+func scanFile(path string, file int, fn func(entry) bool) (more bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the audit log: %w", err)
+		return false, fmt.Errorf("reading the audit log: %w", err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	var out []entry
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
@@ -193,13 +222,15 @@ func readEntries(path string, file int) ([]entry, error) {
 					}
 				}
 			}
-			out = append(out, e)
+			if !fn(e) {
+				return false, nil
+			}
 		}
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return true, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the audit log %s: %w", path, err)
+			return false, fmt.Errorf("reading the audit log %s: %w", path, err)
 		}
 	}
 }

@@ -70,6 +70,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Audit configures the audit log.
 	Audit Audit `yaml:"audit"`
+	// Promotion configures how promote is approved.
+	Promotion Promotion `yaml:"promotion"`
 
 	file  string         // the file it was loaded from, for messages
 	lines map[string]int // key path → line in file
@@ -177,6 +179,12 @@ type HTTP struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Clients are named bearer tokens: each call is attributed to the
+	// client whose token it carries.
+	Clients []HTTPClient `yaml:"clients"`
+	// OAuth turns on the OAuth 2.1 resource-server mode: JWT access tokens
+	// from an authorization server.
+	OAuth *OAuth `yaml:"oauth"`
 
 	token string
 }

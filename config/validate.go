@@ -70,7 +70,9 @@ func (c *Config) Validate(lookup func(string) (string, bool)) error {
 	// HTTP, checked only when it is used.
 	if c.Transport == TransportHTTP {
 		ps = append(ps, c.checkHTTP(lookup)...)
+		ps = append(ps, c.checkIdentity(lookup)...)
 	}
+	ps = append(ps, c.checkPromotion()...)
 
 	if len(ps) > 0 {
 		return &Error{File: c.file, Problems: ps}
@@ -258,7 +260,7 @@ func (c *Config) checkHTTP(lookup func(string) (string, bool)) []Problem {
 			h.token = v
 		}
 	}
-	if err == nil && host != "" && !isLoopbackHost(host) && h.TokenEnv == "" {
+	if err == nil && host != "" && !isLoopbackHost(host) && h.TokenEnv == "" && len(h.Clients) == 0 && h.OAuth == nil {
 		add("http.listen", fmt.Sprintf("%q is not a loopback address and no bearer token is configured", h.Listen),
 			"listen on 127.0.0.1, or set http.token_env to the name of an environment variable holding a token")
 	}

@@ -158,6 +158,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, key string) {
 			d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", key, i))
 		}
 		v.Set(s)
+	case reflect.Map:
+		d.stringMap(n, v, key)
 	default:
 		d.fail(n, key, "unsupported setting type "+v.Type().String(), "report this as a bug")
 	}
@@ -239,6 +241,40 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 		d.value(vn, v.Field(idx), sub)
 		d.lines[sub] = kn.Line
 	}
+}
+
+// stringMap decodes a mapping with free-form keys (names chosen by the
+// operator) into a map[string]T.
+func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, key string) {
+	if isNull(n) {
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.fail(n, key, "unsupported setting type "+v.Type().String(), "report this as a bug")
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, key, "want a mapping of names, got "+describe(n), "write "+orTop(key)+" as name: value lines indented below it")
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		sub := key + "." + kn.Value
+		if kn.Kind != yaml.ScalarNode || kn.Value == "" {
+			d.fail(kn, key, "a key is not a plain name", "write name: value")
+			continue
+		}
+		if m.MapIndex(reflect.ValueOf(kn.Value).Convert(v.Type().Key())).IsValid() {
+			d.fail(kn, sub, "duplicate key", "keep one "+kn.Value+" entry")
+			continue
+		}
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.value(vn, ev, sub)
+		d.lines[sub] = kn.Line
+		m.SetMapIndex(reflect.ValueOf(kn.Value).Convert(v.Type().Key()), ev)
+	}
+	v.Set(m)
 }
 
 func isNull(n *yaml.Node) bool {

@@ -30,8 +30,15 @@ type Approval struct {
 	Summary string
 }
 
-// ErrNoApproval is returned by Decide for an approval that is not pending.
-var ErrNoApproval = errors.New("no such pending approval")
+// Errors Decide returns for a decision that cannot be made; test with
+// errors.Is.
+var (
+	// ErrNoApproval: the approval is not pending (unknown, decided,
+	// expired).
+	ErrNoApproval = errors.New("no such pending approval")
+	// ErrNotAllowed: this person may not make this decision.
+	ErrNotAllowed = errors.New("not allowed")
+)
 
 type approvalsPageView struct {
 	Available bool
@@ -83,8 +90,11 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, s *session) {
 		rec.Decision, rec.Summary = audit.Failed, verdict+" by "+s.principal+" failed: "+err.Error()
 		c.writeAudit(r, rec)
 		code := http.StatusInternalServerError
-		if errors.Is(err, ErrNoApproval) {
+		switch {
+		case errors.Is(err, ErrNoApproval):
 			code = http.StatusNotFound
+		case errors.Is(err, ErrNotAllowed):
+			code = http.StatusForbidden
 		}
 		c.fail(w, r, code, "the approval could not be decided: "+err.Error())
 		return

@@ -24,6 +24,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sdp-mcp/sdp-mcp/connect"
+	"github.com/sdp-mcp/sdp-mcp/internal/sparktest"
 )
 
 var (
@@ -361,4 +364,90 @@ func (b *browser) screenshot(name string) string {
 	}
 	b.t.Logf("screenshot: %s", p)
 	return p
+}
+
+// schemas are a source schema with an orders table and a sandbox target
+// schema on the shared test sandbox, dropped when the test ends.
+type schemas struct {
+	t        *testing.T
+	c        *connect.Client
+	src, dev string
+	dropped  []string
+}
+
+func newSchemas(t *testing.T, ctx context.Context, prefix string) *schemas {
+	t.Helper()
+	suffix := time.Now().UnixNano() % 1e9
+	s := &schemas{t: t, c: sparktest.Client(t),
+		src: fmt.Sprintf("console_%s_src_%d", prefix, suffix), dev: fmt.Sprintf("console_%s_dev_%d", prefix, suffix)}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, name := range append([]string{s.src, s.dev}, s.dropped...) {
+			s.exec(cctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE")
+		}
+	})
+	s.exec(ctx, "CREATE SCHEMA "+s.src, "CREATE SCHEMA "+s.dev,
+		"CREATE TABLE "+s.src+".orders (order_id BIGINT, customer STRING, amount BIGINT) USING parquet",
+		"INSERT INTO "+s.src+".orders VALUES (1, 'alice', 10), (2, 'alice', 5), (3, 'bob', -7), (4, 'carol', 3)")
+	return s
+}
+
+// extra creates one more schema, dropped at the end, and returns its name.
+func (s *schemas) extra(name string) string {
+	s.t.Helper()
+	full := s.dev + "_" + name
+	s.exec(context.Background(), "CREATE SCHEMA "+full)
+	s.dropped = append(s.dropped, full)
+	return full
+}
+
+func (s *schemas) exec(ctx context.Context, stmts ...string) {
+	s.t.Helper()
+	for _, st := range stmts {
+		if _, err := s.c.Collect(ctx, connect.SQLCommand(st), connect.ExecOptions{}); err != nil {
+			s.t.Fatalf("%s: %v", st, err)
+		}
+	}
+}
+
+// count runs a SELECT count(*) in a fresh session (a session caches the
+// file listing of what it read).
+func (s *schemas) count(ctx context.Context, query string) int64 {
+	s.t.Helper()
+	c, err := connect.Dial(ctx, sparktest.Sandbox(s.t).URL())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.Collect(ctx, connect.SQL(query), connect.ExecOptions{})
+	if err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 {
+		s.t.Fatalf("%s: %v", query, res.Rows)
+	}
+	n, _ := res.Rows[0][0].(int64)
+	return n
+}
+
+// declareAndValidate has the agent declare pipeline "sales" (orders_clean
+// with an expectation, customer_totals), make one call that is rejected,
+// and validate; it returns the pipeline hash.
+func (s *schemas) declareAndValidate(ctx context.Context, a *agent) string {
+	s.t.Helper()
+	a.mustCall(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "orders_clean", "kind": "materialized_view",
+		"query":        "SELECT order_id, customer, amount FROM spark_catalog." + s.src + ".orders",
+		"expectations": []map[string]any{{"name": "positive_amount", "condition": "amount > 0", "on_violation": "drop"}}})
+	a.mustCall(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "customer_totals", "kind": "materialized_view",
+		"query": "SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer", "comment": "Spend per customer"})
+	if _, _, isErr := a.call(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "Bad-Name", "kind": "materialized_view", "query": "SELECT 1"}); !isErr {
+		s.t.Fatal("a bad dataset name was accepted")
+	}
+	v := a.mustCall(ctx, "validate", map[string]any{"pipeline": "sales"})
+	hash, _ := v["pipeline_hash"].(string)
+	if v["ok"] != true || hash == "" {
+		s.t.Fatalf("validate: %v", v)
+	}
+	return hash
 }

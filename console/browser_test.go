@@ -3,7 +3,6 @@
 package console_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/internal/sparktest"
 )
 
@@ -27,26 +25,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx := sparktest.Context(t, 10*time.Minute)
 	shared := sparktest.Sandbox(t)
 
-	suffix := time.Now().UnixNano() % 1e9
-	src := fmt.Sprintf("console_src_%d", suffix)
-	dev := fmt.Sprintf("console_dev_%d", suffix)
-	sb := sparktest.Client(t)
-	exec := func(ctx context.Context, stmts ...string) {
-		t.Helper()
-		for _, s := range stmts {
-			if _, err := sb.Collect(ctx, connect.SQLCommand(s), connect.ExecOptions{}); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-		}
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		exec(cctx, "DROP SCHEMA IF EXISTS "+src+" CASCADE", "DROP SCHEMA IF EXISTS "+dev+" CASCADE")
-	})
-	exec(ctx, "CREATE SCHEMA "+src, "CREATE SCHEMA "+dev,
-		"CREATE TABLE "+src+".orders (order_id BIGINT, customer STRING, amount BIGINT) USING parquet",
-		"INSERT INTO "+src+".orders VALUES (1, 'alice', 10), (2, 'alice', 5), (3, 'bob', -7), (4, 'carol', 3)")
+	env := newSchemas(t, ctx, "ui")
 
 	dir := t.TempDir()
 	token := randomHex(t, 32)
@@ -61,29 +40,18 @@ environments:
     schema: %s
     storage: file://%s
 policy: policy.yaml
-`, filepath.Join(dir, "ws"), shared.Port, dev, filepath.Join(dir, "storage")))
+`, filepath.Join(dir, "ws"), shared.Port, env.dev, filepath.Join(dir, "storage")))
 	writeFile(t, dir, "policy.yaml", fmt.Sprintf(`version: 1
 environments:
   sandbox:
     sources: [spark_catalog.%s.*]
     target: spark_catalog.%s
-`, src, dev))
+`, env.src, env.dev))
 	srv := startServer(t, cfg, "CONSOLE_HTTP_TOKEN="+token, "CONSOLE_SANDBOX_TOKEN="+shared.Token)
 
 	// An agent's session: two datasets, one rejected call, validate, run.
 	a := newAgent(t, ctx, srv.base+"/mcp", token)
-	a.mustCall(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "orders_clean", "kind": "materialized_view",
-		"query":        "SELECT order_id, customer, amount FROM spark_catalog." + src + ".orders",
-		"expectations": []map[string]any{{"name": "positive_amount", "condition": "amount > 0", "on_violation": "drop"}}})
-	a.mustCall(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "customer_totals", "kind": "materialized_view",
-		"query": "SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer", "comment": "Spend per customer"})
-	if _, _, isErr := a.call(ctx, "declare_table", map[string]any{"pipeline": "sales", "name": "Bad-Name", "kind": "materialized_view", "query": "SELECT 1"}); !isErr {
-		t.Fatal("a bad dataset name was accepted")
-	}
-	v := a.mustCall(ctx, "validate", map[string]any{"pipeline": "sales"})
-	if v["ok"] != true {
-		t.Fatalf("validate: %v", v)
-	}
+	env.declareAndValidate(ctx, a)
 	if r := a.mustCall(ctx, "run", map[string]any{"pipeline": "sales"}); r["ok"] != true {
 		t.Fatalf("run: %v", r)
 	}
@@ -119,7 +87,7 @@ environments:
 	}{
 		{"/ui/", "pipelines", "#pipelines", []string{"sales", "ok"}},
 		{"/ui/pipelines/sales", "pipeline", "#graph", []string{"orders_clean", "customer_totals", "positive_amount",
-			"spark_catalog." + src + ".orders", "transformations/orders_clean.sql", "Spend per customer"}},
+			"spark_catalog." + env.src + ".orders", "transformations/orders_clean.sql", "Spend per customer"}},
 		{"/ui/history", "history", "#chart", []string{"validation", "run", "completed", "3 / 1"}},
 		{"/ui/audit", "audit", "#audit", []string{"declare_table", "rejected", "validate", "Chain verification: intact"}},
 		{"/ui/approvals", "approvals", "main", nil},

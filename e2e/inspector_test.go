@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -208,7 +209,7 @@ rules:
 		}
 	}
 	want := []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table",
-		"declare_flow", "remove_dataset", "preview", "validate", "run", "promote"}
+		"declare_flow", "remove_dataset", "preview", "validate", "run", "plan_promotion", "promote"}
 	if d := cmp.Diff(want, names); d != "" {
 		t.Fatalf("tools/list names (-want +got):\n%s", d)
 	}
@@ -296,7 +297,20 @@ rules:
 		t.Fatalf("preview warned by a rule: exit code %d\nstdout: %s\nstderr: %s", wide.code, wide.stdout, tail(wide.stderr, 10))
 	}
 
-	// Promote exactly what was validated, into production.
+	// Promote exactly what was validated, into production. A person must
+	// approve it first: the Inspector's CLI cannot ask one, so the server
+	// answers approval_required with an id, the person approves it on the
+	// server's machine, and the agent's next promote runs.
+	promoteArgs := mustJSON(t, map[string]any{"pipeline": pipe, "pipeline_hash": hash})
+	ask := in.run("--method", "tools/call", "--tool-name", "promote", "--tool-args-json", promoteArgs)
+	id := regexp.MustCompile(`Approval id: (ap_[0-9a-f]{20})`).FindStringSubmatch(ask.stdout)
+	if ask.code != 5 || !strings.Contains(ask.stdout, "approval_required") || id == nil {
+		t.Fatalf("promote before approval: exit code %d\nstdout: %s\nstderr: %s", ask.code, ask.stdout, tail(ask.stderr, 10))
+	}
+	approve := exec.Command(sdpBin, "approve", id[1], "--config", sdpConfig, "--by", "e2e-operator")
+	if out, err := approve.CombinedOutput(); err != nil || !strings.Contains(string(out), id[1]+" approved by e2e-operator") {
+		t.Fatalf("sdp-mcp approve: %v\n%s", err, out)
+	}
 	pr := in.call("promote", map[string]any{"pipeline": pipe, "pipeline_hash": hash})
 	if pr["ok"] != true || pr["environment"] != "production" || pr["pipeline_hash"] != hash {
 		t.Fatalf("promote: %s", mustJSON(t, pr))
@@ -366,6 +380,8 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 		Transport    string   `json:"transport"`
 		Rules        []string `json:"rules"`
 		PolicySHA256 string   `json:"policy_sha256"`
+		Event        string   `json:"event"`
+		Principal    string   `json:"principal"`
 	}
 	wantSHA := policySHA(t, filepath.Join(filepath.Dir(sdpConfig), "policy.yaml"))
 	count := map[string]int{}
@@ -375,6 +391,15 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 		var r rec
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("audit line is not JSON: %v\n%s", err, sc.Text())
+		}
+		if r.Event != "" {
+			// An approval's life: requested by the server, granted by
+			// the person on the command line, used by the server.
+			count[r.Event+" "+r.Transport]++
+			continue
+		}
+		if r.Principal == "" {
+			t.Errorf("audit record of %s %s without a principal", r.Tool, r.Decision)
 		}
 		if r.Transport != "stdio" {
 			t.Errorf("audit record with transport %q", r.Transport)
@@ -392,6 +417,8 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 	}
 	for _, want := range []string{"list_sources ok", "declare_table ok", "preview ok", "validate ok", "run ok",
 		"promote ok", "declare_table rejected", "promote allowed", "promote rejected",
+		"promote denied promote.approval_required", "promote ok promote.approved",
+		"approval.requested stdio", "approval.approved cli", "approval.used stdio",
 		"preview denied rule.no-customer-names", "preview ok rule.wide-preview", "promote ok rule.production-call"} {
 		if count[want] == 0 {
 			t.Errorf("no %q record in the audit log; counts: %v", want, count)

@@ -44,6 +44,18 @@
 // A refusal is a problem whose message starts with the rule id (plan.source,
 // ...). See plan.go.
 //
+// # Promotion plans
+//
+// Every run writes, on each materialized view and streaming table, the
+// table property [DefinitionProperty]: the SHA-256 of what defines the
+// table ([DefinitionHash]). [Engine.InspectTables] reads it back with the
+// table's columns, format and row count, [Engine.Profile] asks the server
+// for its Spark version and table format, and [BuildPlan] combines them with
+// a dry-run's columns into a [PromotionPlan]: per table create, replace
+// definition or unchanged, the column changes and whether they break
+// readers, the refresh each table gets, the environment comparison and
+// every reason a promotion would be refused. See promotion_plan.go.
+//
 // # Errors
 //
 // Anything the agent can fix comes back as pipeline.Problems, each naming

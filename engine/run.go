@@ -50,6 +50,11 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 	if err != nil {
 		return nil, err
 	}
+	// Every table carries its definition hash, which a promotion plan reads
+	// back (promotion_plan.go).
+	if b, err = stamp(b); err != nil {
+		return nil, err
+	}
 	started := time.Now()
 	tr := newTracker(b, progress)
 	var defined pipeline.Problems

@@ -21,12 +21,14 @@ const (
 type agentKey struct{}
 
 // WithAgentSession returns ctx whose engine calls use the Spark session of
-// the agent session id (the MCP session): agents never share temporary
-// state, and one agent's session is all its calls share. An empty id (a
-// stateless client) shares one session with the other stateless calls.
+// the agent id (the server passes a principal's conversation): agents never
+// share temporary state, and one agent's session is all its calls share.
 func WithAgentSession(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, agentKey{}, id)
 }
+
+// AgentSession is the agent id in ctx ([WithAgentSession]), or "".
+func AgentSession(ctx context.Context) string { return agentOf(ctx) }
 
 func agentOf(ctx context.Context) string {
 	id, _ := ctx.Value(agentKey{}).(string)

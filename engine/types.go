@@ -79,6 +79,10 @@ type ValidationChecks struct {
 	DryRun string `json:"dry_run"`
 	// DryRunElements counts the datasets and flows the dry-run covered.
 	DryRunElements int `json:"dry_run_elements"`
+	// AnalysisTime and DryRunTime are the wall time of the analysis and
+	// of the dry-run (which overlap on a full dry-run), for benchmarks.
+	AnalysisTime time.Duration `json:"-"`
+	DryRunTime   time.Duration `json:"-"`
 }
 
 // RunOptions select what a run refreshes. With no selection every dataset

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
@@ -66,21 +67,33 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 		dry, warns       pipeline.Problems
 		aErr, dErr, wErr error
 	)
+	var analysisTime, dryRunTime time.Duration
+	started := time.Now()
 	wg.Add(2)
-	go func() { defer wg.Done(); w, aErr = e.walkParts(ctx, b, g, ident) }()
+	go func() {
+		defer wg.Done()
+		w, aErr = e.walkParts(ctx, b, g, ident)
+		analysisTime = time.Since(started)
+	}()
 	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
 	if dr.full {
 		wg.Add(1)
-		go func() { defer wg.Done(); dry, dErr = e.fullDryRun(ctx, b, dr) }()
+		go func() {
+			defer wg.Done()
+			dry, dErr = e.fullDryRun(ctx, b, dr)
+			dryRunTime = time.Since(started)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(aErr, dErr, wErr); err != nil {
 		return nil, err
 	}
 	if !dr.full && !dr.skip {
+		t0 := time.Now()
 		if dry, err = e.partialDryRun(ctx, b, g, w, dr); err != nil {
 			return nil, err
 		}
+		dryRunTime = time.Since(t0)
 	}
 	a := w.a
 	for i := range res.Datasets {
@@ -97,7 +110,8 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	}
 	res.Warnings = warns
 	res.OK = len(res.Problems) == 0
-	res.Checks = &ValidationChecks{Analyzed: w.analyzed, Reused: w.reused, DryRun: dr.kind, DryRunElements: dr.elements}
+	res.Checks = &ValidationChecks{Analyzed: w.analyzed, Reused: w.reused, DryRun: dr.kind, DryRunElements: dr.elements,
+		AnalysisTime: analysisTime, DryRunTime: dryRunTime}
 	return res, nil
 }
 

@@ -31,7 +31,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 	if err != nil {
 		t.Fatalf("reading golden file (run go test ./pipeline -update to create it): %v", err)
 	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+	if diff := cmp.Diff(string(want), string(got), ignoreMemo); diff != "" {
 		t.Errorf("%s mismatch (-want +got; go test ./pipeline -update rewrites it):\n%s", full, diff)
 	}
 }
@@ -86,7 +86,7 @@ func TestGoldenProject(t *testing.T) {
 			}
 			if !*update {
 				want := listFiles(t, filepath.Join("testdata", "golden", tc.name, "project"))
-				if diff := cmp.Diff(want, project); diff != "" {
+				if diff := cmp.Diff(want, project, ignoreMemo); diff != "" {
 					t.Errorf("project files (-want +got):\n%s", diff)
 				}
 			}
@@ -95,7 +95,7 @@ func TestGoldenProject(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if diff := cmp.Diff(p, loaded); diff != "" {
+			if diff := cmp.Diff(p, loaded, ignoreMemo); diff != "" {
 				t.Errorf("Load(Save(p)) differs from p (-want +got):\n%s", diff)
 			}
 

@@ -36,13 +36,28 @@ func (s Source) String() string {
 	}
 	q := make([]string, len(s.Parts))
 	for i, p := range s.Parts {
-		if columnRE.MatchString(p) {
+		if plainName(p) {
 			q[i] = p
 		} else {
 			q[i] = quoteIdent(p)
 		}
 	}
 	return strings.Join(q, ".")
+}
+
+// plainName reports whether s matches columnRE, without a regular
+// expression (it runs for every read of every graph built).
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // key identifies a source regardless of case (Spark resolves names
@@ -113,7 +128,7 @@ func BuildGraph(p *Pipeline) *Graph {
 		deps[to][from] = true
 	}
 	scanInto := func(on, name, query string) {
-		reads, err := scanReads(query)
+		reads, err := p.scans.reads(query)
 		if err != nil {
 			g.problems = append(g.problems, Problem{On: on, Name: name, Field: "query", Got: query,
 				Message: "the query cannot be scanned: " + err.Error(),

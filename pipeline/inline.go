@@ -55,7 +55,7 @@ func (in *inliner) inlined(name string) bool {
 
 // rewrite rewrites one body and reports the declared datasets it reads.
 func (in *inliner) rewrite(on, name, query string) (string, []string, error) {
-	reads, err := scanReads(query)
+	reads, err := in.p.scans.reads(query)
 	if err != nil {
 		return "", nil, Problems{{On: on, Name: name, Field: "query", Got: query,
 			Message: "the query cannot be scanned: " + err.Error(), Fix: "fix the query so it is one valid SELECT statement"}}

@@ -70,6 +70,10 @@ type Pipeline struct {
 	Datasets []Dataset `json:"datasets,omitempty"`
 	// Flows are the declared append flows.
 	Flows []Flow `json:"flows,omitempty"`
+
+	// scans remembers what the bodies read, for a draft a [Store] keeps
+	// (shared by its copies); nil scans every time.
+	scans *scanMemo
 }
 
 // Dataset is a declared dataset.

@@ -63,7 +63,7 @@ func TestPreviewSQL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, ignoreMemo); diff != "" {
 				t.Errorf("PreviewSQL (-want +got):\n%s", diff)
 			}
 		})
@@ -89,7 +89,7 @@ func TestPreviewSQLProblems(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := PreviewSQL(tc.p, tc.dataset, tc.limit)
-			if diff := cmp.Diff(tc.want, wheres(t, err)); diff != "" {
+			if diff := cmp.Diff(tc.want, wheres(t, err), ignoreMemo); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
@@ -110,7 +110,7 @@ func TestPreviewQuerySQL(t *testing.T) {
 	}
 	want := "WITH `up` AS (\nSELECT * FROM (\nSELECT 1 AS id\n) AS `up`\n)\n" +
 		"SELECT * FROM (\nSELECT * FROM `up` JOIN `cat`.`db`.`ext` USING (id)\n) AS `preview`\nLIMIT 3"
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreMemo); diff != "" {
 		t.Errorf("PreviewQuerySQL (-want +got):\n%s", diff)
 	}
 	_, err = PreviewQuerySQL(p, "SELECT 1) UNION (SELECT 2", 3)
@@ -131,7 +131,7 @@ func TestViolationCountSQLProblems(t *testing.T) {
 		{"t", []where{{"dataset", "t", "query", ""}}},
 	} {
 		_, err := ViolationCountSQL(p, tc.dataset)
-		if diff := cmp.Diff(tc.want, wheres(t, err)); diff != "" {
+		if diff := cmp.Diff(tc.want, wheres(t, err), ignoreMemo); diff != "" {
 			t.Errorf("ViolationCountSQL(%s) problems (-want +got):\n%s", tc.dataset, diff)
 		}
 	}
@@ -152,7 +152,7 @@ func TestViolationCountSQLInlinesTemporaryViews(t *testing.T) {
 		"`__sdp_mcp_rows` AS (\nSELECT (id > 1) IS TRUE AS `e0` FROM (\nSELECT * FROM `v` JOIN `cat`.`db`.`m` USING (id)\n) AS `out`\n)\n" +
 		"SELECT stack(1, 'pos', `p0`, `f0`) AS (`expectation`, `passed`, `failed`)\n" +
 		"FROM (SELECT COUNT_IF(`e0`) AS `p0`, COUNT_IF(NOT `e0`) AS `f0` FROM `__sdp_mcp_rows`) AS `counts`"
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, ignoreMemo); diff != "" {
 		t.Errorf("ViolationCountSQL (-want +got):\n%s", diff)
 	}
 }

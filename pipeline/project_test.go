@@ -47,7 +47,7 @@ func TestRoundTripBodies(t *testing.T) {
 		if err != nil {
 			t.Fatalf("body %d: Load: %v", i, err)
 		}
-		if diff := cmp.Diff(p, got); diff != "" {
+		if diff := cmp.Diff(p, got, ignoreMemo); diff != "" {
 			t.Errorf("body %d %q: round trip (-want +got):\n%s", i, body, diff)
 		}
 	}
@@ -139,7 +139,7 @@ func TestLoadReportsEdits(t *testing.T) {
 			}
 			tc.edit(t, dir)
 			_, err := Load(dir)
-			if diff := cmp.Diff(tc.want, wheresNoFix(t, err)); diff != "" {
+			if diff := cmp.Diff(tc.want, wheresNoFix(t, err), ignoreMemo); diff != "" {
 				t.Errorf("Load problems (-want +got):\n%s", diff)
 			}
 		})
@@ -191,7 +191,7 @@ func TestLoadAfterCrashBetweenFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load after the crash: %v", err)
 	}
-	if diff := cmp.Diff(p, got); diff != "" {
+	if diff := cmp.Diff(p, got, ignoreMemo); diff != "" {
 		t.Errorf("Load after the crash (-want +got):\n%s", diff)
 	}
 	if err := got.Save(dir); err != nil {
@@ -233,7 +233,7 @@ func TestSaveReplacesAndRemoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{StateDir + "/tmp", SpecFile, "transformations/added.sql", "transformations/change.sql", "transformations/keep.sql"}
-	if diff := cmp.Diff(want, listEntries(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, listEntries(t, dir), ignoreMemo); diff != "" {
 		t.Errorf("files after the second save (-want +got):\n%s", diff)
 	}
 	after, err := os.Stat(keepPath)
@@ -247,7 +247,7 @@ func TestSaveReplacesAndRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(p, got); diff != "" {
+	if diff := cmp.Diff(p, got, ignoreMemo); diff != "" {
 		t.Errorf("Load (-want +got):\n%s", diff)
 	}
 }
@@ -259,10 +259,10 @@ func TestSaveRefuses(t *testing.T) {
 		p := mustPut(t, &Pipeline{Name: "p", Storage: "s3a://b/p"},
 			Dataset{Name: "a", Kind: MaterializedView, Query: "SELECT 1"})
 		err := p.Save(dir)
-		if diff := cmp.Diff([]where{{"file", "transformations/mine.py", "", ""}}, wheres(t, err)); diff != "" {
+		if diff := cmp.Diff([]where{{"file", "transformations/mine.py", "", ""}}, wheres(t, err), ignoreMemo); diff != "" {
 			t.Errorf("Save problems (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{"transformations/mine.py"}, listEntries(t, dir)); diff != "" {
+		if diff := cmp.Diff([]string{"transformations/mine.py"}, listEntries(t, dir), ignoreMemo); diff != "" {
 			t.Errorf("Save wrote files despite refusing (-want +got):\n%s", diff)
 		}
 	})
@@ -376,7 +376,7 @@ func TestSpecRoundTripsOddValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(p, got); diff != "" {
+	if diff := cmp.Diff(p, got, ignoreMemo); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }

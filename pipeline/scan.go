@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/sdp-mcp/sdp-mcp/guardrails/sqlscan"
 )
@@ -77,4 +78,43 @@ func streamSpan(sig []sqlscan.Token, start, end int) (int, int, bool) {
 		return int(sig[first-2].Start.Offset), int(sig[last+1].End.Offset), true
 	}
 	return 0, 0, false
+}
+
+// scanMemo remembers scanReads' answers by body. It is safe for concurrent
+// use; a nil memo scans every time. Answers are shared: callers must not
+// change them.
+type scanMemo struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]scanAnswer
+}
+
+type scanAnswer struct {
+	reads []read
+	err   error
+}
+
+func newScanMemo(max int) *scanMemo {
+	return &scanMemo{max: max, m: map[string]scanAnswer{}}
+}
+
+// reads is scanReads(body), from the memo when it has it.
+func (m *scanMemo) reads(body string) ([]read, error) {
+	if m == nil {
+		return scanReads(body)
+	}
+	m.mu.Lock()
+	a, ok := m.m[body]
+	m.mu.Unlock()
+	if ok {
+		return a.reads, a.err
+	}
+	reads, err := scanReads(body)
+	m.mu.Lock()
+	if len(m.m) >= m.max {
+		clear(m.m) // bodies of replaced declarations pile up: start afresh
+	}
+	m.m[body] = scanAnswer{reads, err}
+	m.mu.Unlock()
+	return reads, err
 }

@@ -212,7 +212,7 @@ func StandInQuery(cols []StandInColumn) (string, bool) {
 // StreamReads returns the declared datasets query reads as a stream
 // (STREAM(x) or STREAM x), sorted.
 func (ps *Parts) StreamReads(query string) []string {
-	reads, err := scanReads(query)
+	reads, err := ps.in.p.scans.reads(query)
 	if err != nil {
 		return nil
 	}

@@ -15,7 +15,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadState without a file: %v", err)
 	}
-	if diff := cmp.Diff(&State{Version: 1}, empty); diff != "" {
+	if diff := cmp.Diff(&State{Version: 1}, empty, ignoreMemo); diff != "" {
 		t.Errorf("empty state (-want +got):\n%s", diff)
 	}
 	start := time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC)
@@ -38,7 +38,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Version = 1
-	if diff := cmp.Diff(s, got); diff != "" {
+	if diff := cmp.Diff(s, got, ignoreMemo); diff != "" {
 		t.Errorf("state round trip (-want +got):\n%s", diff)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".sdp-mcp", "state.json")); err != nil {
@@ -90,7 +90,7 @@ func TestCheckPromotable(t *testing.T) {
 				t.Errorf("CheckPromotable = %v, want ok=%v", err, tc.wantOK)
 			}
 			if err != nil {
-				if diff := cmp.Diff([]where{{"pipeline", "", "pipeline_hash", tc.requested}}, wheres(t, err)); diff != "" {
+				if diff := cmp.Diff([]where{{"pipeline", "", "pipeline_hash", tc.requested}}, wheres(t, err), ignoreMemo); diff != "" {
 					t.Errorf("problems (-want +got):\n%s", diff)
 				}
 			}

@@ -75,7 +75,12 @@ func suggestName(s string) string {
 // beyond their lexical safety: every declaration on its own, unique names,
 // flow targets. It returns [Problems] listing everything found.
 // Dependency checks (cycles, missing upstreams) are in [Graph.Problems].
-func (p *Pipeline) Validate() error {
+func (p *Pipeline) Validate() error { return p.validate(nil) }
+
+// validate is [Pipeline.Validate]; with changed, the declarations checked on
+// their own are only those named in it (and flows into them): the others
+// were checked when they were declared. Names are always checked for clashes.
+func (p *Pipeline) validate(changed map[string]bool) error {
 	var ps Problems
 	if !validName(p.Name) {
 		ps = append(ps, nameProblem("pipeline", p.Name, "name", p.Name))
@@ -105,13 +110,22 @@ func (p *Pipeline) Validate() error {
 	}
 	seen := map[string]string{}
 	for _, d := range p.Datasets {
-		ps = append(ps, validateDataset(d)...)
+		if changed == nil || changed[d.Name] {
+			ps = append(ps, validateDataset(d)...)
+		}
 		if prev, dup := seen[d.Name]; dup && validName(d.Name) {
 			ps = append(ps, dupProblem("dataset", d.Name, prev))
 		}
 		seen[d.Name] = "dataset"
 	}
 	for _, f := range p.Flows {
+		if changed != nil && !changed[f.Name] && !changed[f.Target] {
+			if prev, dup := seen[f.Name]; dup && validName(f.Name) {
+				ps = append(ps, dupProblem("flow", f.Name, prev))
+			}
+			seen[f.Name] = "flow"
+			continue
+		}
 		ps = append(ps, validateFlow(f)...)
 		if prev, dup := seen[f.Name]; dup && validName(f.Name) {
 			ps = append(ps, dupProblem("flow", f.Name, prev))

@@ -109,6 +109,12 @@ func (p *Policy) check() []config.Problem {
 				"write pipeline.dataset in lower case, with * for any characters, e.g. sales.orders_history or \"*.scd_*\"")
 		}
 	}
+	switch p.ProductionParity {
+	case ParityRefuse, ParityWarn:
+	default:
+		add("production_parity", fmt.Sprintf("%q is not refuse or warn", p.ProductionParity),
+			"write refuse (promote stops when production's Spark minor version or table format differs from the sandbox's) or warn (it goes ahead with a warning)")
+	}
 	rs, err := CompileRules(p.Rules, func(i int) int { return p.line(fmt.Sprintf("rules[%d]", i)) })
 	var re *RulesError
 	switch {

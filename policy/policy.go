@@ -30,7 +30,11 @@ type Policy struct {
 	// FullRefreshProtected are pipeline.dataset globs that run and promote
 	// never recompute from scratch.
 	FullRefreshProtected []string `yaml:"full_refresh_protected"`
-	Rules                []Rule   `yaml:"rules"`
+	// ProductionParity is what promote does when production's Spark minor
+	// version or table format differs from the sandbox's: ParityRefuse or
+	// ParityWarn.
+	ProductionParity string `yaml:"production_parity"`
+	Rules            []Rule `yaml:"rules"`
 
 	file      string
 	sha       string
@@ -74,6 +78,7 @@ type Tools struct {
 	Validate       *bool `yaml:"validate"`
 	Run            *bool `yaml:"run"`
 	Promote        *bool `yaml:"promote"`
+	PlanPromotion  *bool `yaml:"plan_promotion"`
 }
 
 // switches maps tool names to their switch.
@@ -83,14 +88,14 @@ func (t *Tools) switches() map[string]*bool {
 		"list_pipelines": t.ListPipelines, "show_pipeline": t.ShowPipeline,
 		"declare_table": t.DeclareTable, "declare_flow": t.DeclareFlow,
 		"remove_dataset": t.RemoveDataset, "preview": t.Preview, "validate": t.Validate,
-		"run": t.Run, "promote": t.Promote,
+		"run": t.Run, "promote": t.Promote, "plan_promotion": t.PlanPromotion,
 	}
 }
 
 // ToolNames are the tools the policy can switch, in no particular order.
 func ToolNames() []string {
 	var t Tools
-	names := make([]string, 0, 11)
+	names := make([]string, 0, 12)
 	for n := range t.switches() {
 		names = append(names, n)
 	}
@@ -137,6 +142,12 @@ func (p *Policy) Protected(pipeline, dataset string) string {
 	}
 	return ""
 }
+
+// Production parity policies (production_parity).
+const (
+	ParityRefuse = "refuse"
+	ParityWarn   = "warn"
+)
 
 func digest(data []byte) string {
 	sum := sha256.Sum256(data)

@@ -14,6 +14,8 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/auth"
+	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
@@ -36,8 +38,14 @@ var errAudit = errors.New("audit log write failed")
 func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		start := time.Now()
-		rec := s.record(ctx, req.Params.Name, tools.RawArguments(req))
-		if ok, wait := s.rate.allow(rec.Session); !ok {
+		rec := s.record(ctx, req.Params.Name, tools.RawArguments(req), req.Params.Meta)
+		// Every principal's conversation has its own rate-limit bucket and
+		// its own Spark session.
+		key := auth.Key(rec.Principal, rec.Conversation)
+		ctx = auth.WithPrincipal(ctx, s.principal(ctx))
+		ctx = auth.WithConversation(ctx, rec.Conversation)
+		ctx = engine.WithAgentSession(ctx, key)
+		if ok, wait := s.rate.allow(key); !ok {
 			msg := rateMessage(s.rate.perMinute, wait)
 			rec.Decision, rec.Rules, rec.Summary = audit.Denied, []string{ruleRate}, msg
 			if werr := s.audit.Write(rec); werr != nil {
@@ -116,10 +124,11 @@ func (s *Server) onError(ctx context.Context, id any, method mcp.MCPMethod, mess
 	}
 	name := ""
 	var args json.RawMessage
+	var meta *mcp.Meta
 	if req, ok := message.(*mcp.CallToolRequest); ok && req != nil {
-		name, args = req.Params.Name, tools.RawArguments(*req)
+		name, args, meta = req.Params.Name, tools.RawArguments(*req), req.Params.Meta
 	}
-	rec := s.record(ctx, name, args)
+	rec := s.record(ctx, name, args, meta)
 	rec.RequestID = fmt.Sprint(id)
 	rec.Decision, rec.Rules = audit.Rejected, []string{"request.invalid"}
 	switch {
@@ -135,21 +144,12 @@ func (s *Server) onError(ctx context.Context, id any, method mcp.MCPMethod, mess
 	}
 }
 
-// record starts an audit record for a call.
-func (s *Server) record(ctx context.Context, tool string, args json.RawMessage) audit.Record {
+// record starts an audit record for a call, attributed to its principal
+// and conversation.
+func (s *Server) record(ctx context.Context, tool string, args json.RawMessage, meta *mcp.Meta) audit.Record {
 	r := audit.Record{Time: time.Now(), Tool: tool, Transport: s.transport, Arguments: audit.Redact(args),
 		PolicySHA256: s.policy.SHA256()}
-	if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
-		r.Session = sess.SessionID()
-		if ci, ok := sess.(mcpserver.SessionWithClientInfo); ok {
-			if info := ci.GetClientInfo(); info.Name != "" || info.Version != "" {
-				r.Client = &audit.Client{Name: info.Name, Version: info.Version}
-			}
-		}
-	}
-	if info := mcpserver.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientInfo != nil {
-		r.Client = &audit.Client{Name: info.ClientInfo.Name, Version: info.ClientInfo.Version}
-	}
+	s.attribute(ctx, &r, meta)
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
 
@@ -22,16 +23,30 @@ const consolePrincipal = "http-token"
 // the guard here checks the Host header, against DNS rebinding.
 func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
 	token := s.settings.HTTP.Token()
+	authenticate := func(_ context.Context, credential string) (string, bool) {
+		if token == "" || subtle.ConstantTimeCompare([]byte(credential), []byte(token)) == 1 {
+			return consolePrincipal, true
+		}
+		return "", false
+	}
+	if g.authn != nil {
+		// With named clients or OAuth, a person signs in with their own
+		// token and decisions are attributed to its principal.
+		authenticate = func(ctx context.Context, credential string) (string, bool) {
+			p, ok := g.authn.verify(ctx, credential)
+			return p.Name, ok
+		}
+	}
+	var approvals console.Approvals
+	if s.approvals != nil {
+		approvals = consoleApprovals{store: s.approvals, now: time.Now}
+	}
 	c, err := console.New(console.Deps{
-		PipelinesDir: s.settings.PipelinesDir(),
-		AuditPath:    s.settings.Audit.Path,
-		Authenticate: func(_ context.Context, credential string) (string, bool) {
-			if token == "" || subtle.ConstantTimeCompare([]byte(credential), []byte(token)) == 1 {
-				return consolePrincipal, true
-			}
-			return "", false
-		},
-		CredentialRequired: token != "",
+		PipelinesDir:       s.settings.PipelinesDir(),
+		AuditPath:          s.settings.Audit.Path,
+		Authenticate:       authenticate,
+		Approvals:          approvals,
+		CredentialRequired: token != "" || g.authn != nil,
 		Audit:              s.audit,
 		Chain:              auditChain{path: s.settings.Audit.Path},
 		Log:                s.log,

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/sdp-mcp/sdp-mcp/auth"
 	"github.com/sdp-mcp/sdp-mcp/config"
 )
 
@@ -35,18 +35,33 @@ func (s *Server) serveHTTP(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	// Checked again here, against the address actually bound: binding
-	// beyond loopback without a token would expose the tools to the network.
-	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !isLoopback(host) && s.settings.HTTP.Token() == "" {
+	authn, err := newAuthenticator(ctx, s.settings, s)
+	if err != nil {
 		ln.Close()
-		return fmt.Errorf("refusing to serve on %s without a bearer token: listen on 127.0.0.1, or set http.token_env", ln.Addr())
+		return err
+	}
+	// Checked again here, against the address actually bound: binding
+	// beyond loopback without authentication would expose the tools to the
+	// network.
+	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !isLoopback(host) && authn == nil {
+		ln.Close()
+		return fmt.Errorf("refusing to serve on %s without authentication: listen on 127.0.0.1, or set http.clients or http.oauth", ln.Addr())
 	}
 	streamable := mcpserver.NewStreamableHTTPServer(s.mcp,
 		mcpserver.WithEndpointPath(Endpoint),
 		mcpserver.WithStreamableHTTPLogger(s.log))
 	mux := http.NewServeMux()
 	guard := newHTTPGuard(s.settings, ln.Addr(), s.log)
+	guard.authn = authn
 	mux.Handle(Endpoint, guard.wrap(streamable))
+	if authn != nil && authn.oauth != nil {
+		// RFC 9728: where clients learn which authorization server to ask.
+		md := mcpserver.NewProtectedResourceMetadataHandler(authn.metadata(s.settings))
+		mux.Handle(mcpserver.WellKnownProtectedResourcePath, md)
+		if p := mcpserver.ProtectedResourceMetadataPath(s.settings.HTTP.OAuth.Resource); p != mcpserver.WellKnownProtectedResourcePath {
+			mux.Handle(p, md)
+		}
+	}
 	if err := s.mountConsole(mux, guard); err != nil {
 		ln.Close()
 		return err
@@ -72,7 +87,7 @@ func (s *Server) serveHTTP(ctx context.Context, cfg Config) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	_ = streamable.Shutdown(sctx)
 	if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
@@ -84,7 +99,7 @@ func (s *Server) serveHTTP(ctx context.Context, cfg Config) error {
 // the Host and Origin headers (against DNS rebinding and cross-site
 // requests), the bearer token when one is configured, and the body size.
 type httpGuard struct {
-	token          string
+	authn          *authenticator // nil: no authentication (loopback only)
 	loopback       bool
 	hosts          map[string]bool // accepted Host names; nil accepts any
 	origins        map[string]bool
@@ -94,7 +109,7 @@ type httpGuard struct {
 }
 
 func newHTTPGuard(st *config.Config, addr net.Addr, log *slog.Logger) *httpGuard {
-	g := &httpGuard{token: st.HTTP.Token(), maxBody: st.HTTP.MaxBodyBytes, log: log,
+	g := &httpGuard{maxBody: st.HTTP.MaxBodyBytes, log: log,
 		origins: map[string]bool{}}
 	host := st.HTTP.Listen
 	if addr != nil {
@@ -137,10 +152,14 @@ func (g *httpGuard) wrap(next http.Handler) http.Handler {
 			g.refuse(w, r, http.StatusForbidden, "forbidden: Origin not accepted")
 			return
 		}
-		if g.token != "" && !g.bearerOK(r.Header.Get("Authorization")) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sdp-mcp"`)
-			g.refuse(w, r, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
-			return
+		if g.authn != nil {
+			p, ok := g.authn.authenticate(r)
+			if !ok {
+				w.Header().Set("WWW-Authenticate", g.authn.challenge())
+				g.refuse(w, r, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
+				return
+			}
+			r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 		}
 		if r.Body != nil && r.Method == http.MethodPost {
 			if r.ContentLength > g.maxBody {
@@ -194,15 +213,6 @@ func (g *httpGuard) originOK(origin string) bool {
 		return false
 	}
 	return isLoopback(u.Hostname())
-}
-
-func (g *httpGuard) bearerOK(header string) bool {
-	scheme, tok, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	tok = strings.TrimSpace(tok)
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(g.token)) == 1
 }
 
 func isLoopback(host string) bool {

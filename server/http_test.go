@@ -33,8 +33,12 @@ func startRun(t *testing.T, o testOpts, ln net.Listener, stdin io.Reader, stdout
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	f := o.factory
+	if f == nil {
+		f = fakeFactory
+	}
 	go func() {
-		done <- Run(ctx, Config{Settings: testSettings(t, o), Engines: fakeFactory, Guard: noGuard{}, Audit: log,
+		done <- Run(ctx, Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log,
 			Version: "test", Listener: ln, Stdin: stdin, Stdout: stdout, Ready: func(a string) { ready <- a }})
 	}()
 	r := &running{log: log}
@@ -239,7 +243,7 @@ func TestHTTPRefusesNonLoopbackWithoutToken(t *testing.T) {
 	}
 	st := testSettings(t, testOpts{transport: "http"})
 	err = Run(context.Background(), Config{Settings: st, Engines: fakeFactory, Guard: noGuard{}, Audit: newMemAudit(), Listener: ln})
-	if err == nil || !strings.Contains(err.Error(), "without a bearer token") {
+	if err == nil || !strings.Contains(err.Error(), "without authentication") {
 		t.Fatalf("Run = %v", err)
 	}
 	// And with a token it serves.

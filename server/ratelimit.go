@@ -10,10 +10,12 @@ import (
 // ruleRate is the audit rule of a call refused by the rate limit.
 const ruleRate = "limit.rate"
 
-// rateLimiter is a token bucket per MCP session: a session may make
-// perMinute calls at once, and the bucket refills evenly over a minute.
-// Calls without a session id share one bucket. Buckets idle long enough to
-// be full again are dropped, so the map does not grow without bound.
+// rateLimiter is a token bucket per conversation of a principal
+// (auth.Key): it may make perMinute calls at once, and the bucket refills
+// evenly over a minute. Calls of one principal without a conversation id
+// share the principal's bucket; different principals never share one.
+// Buckets idle long enough to be full again are dropped, so the map does
+// not grow without bound.
 type rateLimiter struct {
 	perMinute int
 	now       func() time.Time
@@ -90,5 +92,5 @@ func rateMessage(perMinute int, wait time.Duration) string {
 	if secs < 1 {
 		secs = 1
 	}
-	return fmt.Sprintf("rate limit of %d calls per minute for this session reached; wait %ds and retry", perMinute, secs)
+	return fmt.Sprintf("rate limit of %d calls per minute for this conversation reached; wait %ds and retry", perMinute, secs)
 }

@@ -44,7 +44,7 @@ func TestRateLimitBurstRefusalRecovery(t *testing.T) {
 	if ok || wait != 10*time.Second {
 		t.Fatalf("7th call: ok=%v wait=%s, want refused, 10s", ok, wait)
 	}
-	if got, want := rateMessage(6, wait), "rate limit of 6 calls per minute for this session reached; wait 10s and retry"; got != want {
+	if got, want := rateMessage(6, wait), "rate limit of 6 calls per minute for this conversation reached; wait 10s and retry"; got != want {
 		t.Errorf("message = %q, want %q", got, want)
 	}
 	// Another session has its own bucket.
@@ -104,7 +104,7 @@ func TestRateLimitedCallIsDeniedAndAudited(t *testing.T) {
 		}
 	}
 	res, err := callTool(c, "list_sources", `{"pattern":"orders"}`)
-	const want = "rate limit of 2 calls per minute for this session reached; wait 30s and retry"
+	const want = "rate limit of 2 calls per minute for this conversation reached; wait 30s and retry"
 	if err != nil || !res.IsError || toolText(res) != want {
 		t.Fatalf("3rd call: err=%v result=%+v, want tool error %q", err, res, want)
 	}

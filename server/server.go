@@ -24,7 +24,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/sdp-mcp/sdp-mcp/approval"
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/auth"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/tools"
@@ -81,8 +83,14 @@ type Server struct {
 	// denied maps the tools the mode removes to the rule that removes them.
 	denied map[string]string
 	names  []string // the registered tools, in order
-	// rate limits the calls of each session (limits.calls_per_minute).
+	// rate limits the calls of each principal's conversation
+	// (limits.calls_per_minute).
 	rate *rateLimiter
+	// self is the principal of calls that carry none: the OS user on
+	// stdio, "local" on an unauthenticated loopback HTTP server.
+	self auth.Principal
+	// approvals holds the promotion approvals (nil when none are needed).
+	approvals *approval.Store
 }
 
 // Mode rule ids, as recorded in the audit log.
@@ -106,7 +114,17 @@ func New(cfg Config) (*Server, error) {
 	if pol == nil {
 		pol = policy.Default()
 	}
-	h, err := tools.New(tools.Deps{Config: st, Engines: cfg.Engines, Guard: cfg.Guard, Policy: pol, Log: log})
+	var approvals *approval.Store
+	if st.ApprovalRequired() && st.PromoteAvailable() {
+		var err error
+		approvals, err = approval.Open(st.ApprovalsDir(), approval.Options{TTL: st.ApprovalTTL(),
+			Recorder: approval.AuditRecorder{Log: cfg.Audit, Transport: st.Transport}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	h, err := tools.New(tools.Deps{Config: st, Engines: cfg.Engines, Guard: cfg.Guard, Policy: pol, Log: log,
+		Approvals: approvals})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +137,11 @@ func New(cfg Config) (*Server, error) {
 		perMinute = config.DefaultCallsPerMinute
 	}
 	s := &Server{handler: h, settings: st, policy: pol, audit: cfg.Audit, log: log, transport: st.Transport,
-		denied: map[string]string{}, rate: newRateLimiter(perMinute, cfg.Now)}
+		denied: map[string]string{}, rate: newRateLimiter(perMinute, cfg.Now), approvals: approvals}
+	s.self = auth.OSUser()
+	if st.Transport == config.TransportHTTP {
+		s.self = auth.Local()
+	}
 
 	var keep []mcpserver.ServerTool
 	for _, t := range all {
@@ -150,6 +172,8 @@ func New(cfg Config) (*Server, error) {
 		// rejected calls pass through here too.
 		mcpserver.WithToolHandlerMiddleware(s.middleware),
 		mcpserver.WithLogger(log),
+		// promote asks the person through the client when it can.
+		mcpserver.WithElicitation(),
 	)
 	s.mcp.AddTools(keep...)
 	return s, nil
@@ -162,8 +186,10 @@ func (s *Server) modeRule(t mcp.Tool) string {
 	switch {
 	case m.ReadOnly && !readOnly:
 		return ruleReadOnly
-	case m.SandboxOnly && t.Name == tools.Promote:
+	case m.SandboxOnly && (t.Name == tools.Promote || t.Name == tools.PlanPromotion):
 		return ruleSandboxOnly
+	case m.ReadOnly && t.Name == tools.PlanPromotion: // read-only mode never contacts production
+		return ruleReadOnly
 	case !s.policy.ToolEnabled(t.Name):
 		return ruleToolOff
 	}
@@ -174,10 +200,11 @@ func (s *Server) modeRule(t mcp.Tool) string {
 // applies it to both): defence in depth, as they are not registered. It
 // also restores the registration order (the workflow order, which reads
 // better to a model than mcp-go's alphabetical one).
-func (s *Server) filter(_ context.Context, ts []mcp.Tool) []mcp.Tool {
+func (s *Server) filter(ctx context.Context, ts []mcp.Tool) []mcp.Tool {
 	out := ts[:0:0]
+	who := s.principal(ctx)
 	for _, t := range ts {
-		if _, denied := s.denied[t.Name]; !denied && s.modeRule(t) == "" {
+		if _, denied := s.denied[t.Name]; !denied && s.modeRule(t) == "" && s.principalRule(who, t.Name) == "" {
 			out = append(out, t)
 		}
 	}
@@ -271,8 +298,11 @@ func (s *Server) gate(ctx context.Context, id any, message any) error {
 		return nil
 	}
 	rule, denied := s.denied[m.Params.Name]
+	who := s.principal(ctx)
 	if !denied {
-		return nil
+		if rule = s.principalRule(who, m.Params.Name); rule == "" {
+			return nil
+		}
 	}
 	why := "this server runs in sandbox-only mode and never contacts production"
 	switch rule {
@@ -280,9 +310,11 @@ func (s *Server) gate(ctx context.Context, id any, message any) error {
 		why = "this server runs in read-only mode"
 	case ruleToolOff:
 		why = "the server's policy switches it off (tools." + m.Params.Name + ": false)"
+	case ruleScope:
+		why = "the access token of " + who.Name + " has no scope that allows it; ask the operator for a token with such a scope"
 	}
 	msg := fmt.Sprintf("tool %q is not available: %s", m.Params.Name, why)
-	rec := s.record(ctx, m.Params.Name, m.Params.Arguments)
+	rec := s.record(ctx, m.Params.Name, m.Params.Arguments, m.Params.Meta)
 	rec.RequestID = fmt.Sprint(id)
 	if m.Params.Meta != nil {
 		if ci := m.Params.Meta.ClientInfo(); ci != nil {

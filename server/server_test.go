@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -90,6 +91,14 @@ func (f *fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, _ engine.RunOp
 	return &engine.RunResult{OK: true, PipelineHash: sum}, err
 }
 
+func (f *fakeEngine) Profile(context.Context) (engine.Profile, error) {
+	return engine.Profile{SparkVersion: "4.3.0", TableFormat: "parquet"}, nil
+}
+
+func (f *fakeEngine) InspectTables(context.Context, *pipeline.Pipeline) (map[string]engine.TableState, error) {
+	return nil, nil
+}
+
 type noGuard struct{}
 
 func (noGuard) CheckBody(*pipeline.Pipeline, string, string) (pipeline.Problems, tools.BodyFacts) {
@@ -107,6 +116,8 @@ type testOpts struct {
 	factory               tools.EngineFactory
 	callsPerMinute        int
 	now                   func() time.Time
+	approval              string            // promotion.approval
+	clients               map[string]string // http.clients: name → token
 }
 
 const testToken = "0123456789abcdef0123456789abcdef"
@@ -137,7 +148,12 @@ func testSettings(t *testing.T, o testOpts) *config.Config {
 	if o.callsPerMinute > 0 {
 		c.Limits.CallsPerMinute = o.callsPerMinute
 	}
+	c.Promotion.Approval = o.approval
 	env := map[string]string{"PROD_TOKEN": "prod-secret", "HTTP_TOKEN": o.httpToken}
+	for _, name := range slices.Sorted(maps.Keys(o.clients)) {
+		c.HTTP.Clients = append(c.HTTP.Clients, config.HTTPClient{Name: name, TokenEnv: "TOKEN_" + strings.ToUpper(name)})
+		env["TOKEN_"+strings.ToUpper(name)] = o.clients[name]
+	}
 	if err := c.Validate(func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" }); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +231,7 @@ func listTools(t *testing.T, c *client.Client) []string {
 }
 
 var (
-	allTools      = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run", "promote"}
+	allTools      = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run", "plan_promotion", "promote"}
 	sandboxTools  = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table", "declare_flow", "remove_dataset", "preview", "validate", "run"}
 	readOnlyTools = []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "preview", "validate"}
 )
@@ -443,7 +459,7 @@ func TestSandboxOnlyNeverDialsProduction(t *testing.T) {
 			}
 		}()
 		s := newTestServer(t, testOpts{sandboxOnly: sandboxOnly, productionURL: "sc://" + ln.Addr().String() + "/",
-			factory: dialingFactory}, newMemAudit())
+			factory: dialingFactory, approval: config.ApprovalNone}, newMemAudit())
 		c := inProcess(t, s, true)
 		for _, call := range [][2]string{
 			{"list_sources", `{}`},

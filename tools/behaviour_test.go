@@ -86,9 +86,10 @@ func TestPromoteUsesProductionOnlyForPromote(t *testing.T) {
 	if d := h.dialed(); !slices.Equal(d, []string{config.Sandbox, config.Production}) {
 		t.Errorf("dialled %v", d)
 	}
-	want := []string{"DescribeSource spark_catalog.raw.orders", "Validate sales main.analytics", "Run sales main.analytics"}
+	want := []string{"Profile", "DescribeSource spark_catalog.raw.orders", "Validate sales main.analytics",
+		"InspectTables sales main.analytics", "Run sales main.analytics"}
 	if got := h.engines[config.Production].Calls(); !slices.Equal(got, want) {
-		t.Errorf("production calls = %v, want %v (source pre-flight, dry-run, then run)", got, want)
+		t.Errorf("production calls = %v, want %v (profile, source pre-flight, dry-run, plan, then run)", got, want)
 	}
 	// The promotion is recorded against the validated hash.
 	st, err := pipeline.LoadState(h.handler.dir("sales"))

@@ -96,6 +96,8 @@ type call struct {
 	rulesDone bool
 	rules     []string
 	warnings  []string
+	// approvalID is the approval a promotion runs under.
+	approvalID string
 }
 
 // meta is the metadata of a tool.
@@ -180,10 +182,8 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		// Each MCP session gets a Spark session of its own.
-		if sess := server.ClientSessionFromContext(ctx); sess != nil {
-			ctx = engine.WithAgentSession(ctx, sess.SessionID())
-		}
+		// The server keys the Spark session (engine.WithAgentSession) by the
+		// principal and conversation of the call.
 		c := &call{req: req, outcome: o}
 		c.facts.pipeline = pipelineArg(raw)
 		var out *Out
@@ -222,6 +222,7 @@ func (h *Handler) failure(ctx context.Context, o *Outcome, m meta, timeout time.
 	var ps pipeline.Problems
 	var te *toolError
 	var ie *InfraError
+	var ir *inputRequired
 	switch {
 	case errors.As(err, &ps):
 		intro := m.name + " was refused and changed nothing"
@@ -232,6 +233,10 @@ func (h *Handler) failure(ctx context.Context, o *Outcome, m meta, timeout time.
 	case errors.As(err, &te):
 		o.Decision, o.Rules, o.Summary = te.decision, []string{te.rule}, te.msg
 		return mcp.NewToolResultError(te.msg), nil
+	case errors.As(err, &ir):
+		// Nothing ran: the client is to ask its user and call again.
+		o.Decision, o.Summary = audit.Denied, "waiting for the person's answer"
+		return ir.result, nil
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		msg := fmt.Sprintf("%s did not finish within %s and was stopped", m.name, timeout)
 		if m.name == "preview" {

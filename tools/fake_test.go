@@ -22,8 +22,10 @@ import (
 //   - ListSources/DescribeSource know a fixed catalog;
 //   - infra, when set, is returned by every call (an infrastructure failure).
 type fakeEngine struct {
-	env   string
-	infra error
+	env     string
+	infra   error
+	tables  map[string]engine.TableState // what InspectTables finds
+	profile *engine.Profile              // what Profile reports; nil: 4.3.0 parquet
 
 	mu    sync.Mutex
 	calls []string
@@ -179,6 +181,33 @@ func (f *fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, opts engine.Ru
 		progress(engine.Progress{Message: "flow " + d.Name + " " + dr.Status, Done: i + 1, Total: total})
 	}
 	return res, nil
+}
+
+// Profile reports f.profile, by default the sandbox's pinned line.
+func (f *fakeEngine) Profile(context.Context) (engine.Profile, error) {
+	f.record("Profile")
+	if f.infra != nil {
+		return engine.Profile{}, f.infra
+	}
+	if f.profile != nil {
+		return *f.profile, nil
+	}
+	return engine.Profile{SparkVersion: "4.3.0", TableFormat: "parquet"}, nil
+}
+
+// InspectTables reports tables for the datasets in f.tables.
+func (f *fakeEngine) InspectTables(_ context.Context, p *pipeline.Pipeline) (map[string]engine.TableState, error) {
+	f.record("InspectTables " + p.Name + " " + p.Catalog + "." + p.Database)
+	if f.infra != nil {
+		return nil, f.infra
+	}
+	out := map[string]engine.TableState{}
+	for name, ts := range f.tables {
+		if _, ok := p.Dataset(name); ok {
+			out[name] = ts
+		}
+	}
+	return out, nil
 }
 
 func contains(s []string, v string) bool {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sdp-mcp/sdp-mcp/connect"
+	"github.com/sdp-mcp/sdp-mcp/engine"
 )
 
 // Setup calls shared by the golden cases.
@@ -52,6 +55,16 @@ func runSetup(h *harness, tc goldenCase) string {
 func goldenCases() []goldenCase {
 	prod := harnessOpts{production: true}
 	validated := append(append([]step{}, salesSetup...), step{"validate", `{"pipeline":"sales"}`})
+	prod42 := harnessOpts{production: true, prodProfile: &engine.Profile{SparkVersion: "4.2.0", TableFormat: "delta"}}
+	// Production has orders_clean from an older declaration, in Delta, with
+	// columns the draft no longer computes; customer_totals does not exist.
+	rows := int64(1200)
+	changed := harnessOpts{production: true, prodTables: map[string]engine.TableState{
+		"orders_clean": {Definition: strings.Repeat("0", 64), Format: "delta", Rows: &rows, Columns: []connect.Column{
+			{Name: "id", Type: "int"}, {Name: "legacy_code", Type: "string", Nullable: true},
+			{Name: "total", Type: "decimal(20,2)"}}}}}
+	protected := changed
+	protected.policy = "version: 1\nfull_refresh_protected: [sales.orders_clean]\n"
 	return []goldenCase{
 		// list_sources
 		{name: "all", tool: "list_sources", args: `{}`},
@@ -148,6 +161,17 @@ func goldenCases() []goldenCase {
 			tool:  "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
 		{name: "bad_hash", opts: prod, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"latest"}`},
 		{name: "no_production", setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "parity_refused", opts: prod42, setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "changed", opts: changed, setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+
+		// plan_promotion
+		{name: "first", opts: prod, setup: validated, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "changed", opts: changed, setup: validated, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "protected_full_refresh", opts: protected, setup: validated, tool: "plan_promotion",
+			args: `{"pipeline":"sales","pipeline_hash":"$HASH","full_refresh":["orders_clean"]}`},
+		{name: "parity", opts: prod42, setup: validated, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "never_validated", opts: prod, setup: salesSetup, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$DRAFT"}`},
+		{name: "no_production", setup: validated, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/sdp-mcp/sdp-mcp/approval"
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
@@ -86,6 +87,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Approvals holds the people's approvals of promotions; nil when
+	// promote needs none (promotion.approval: none, or no production).
+	Approvals *approval.Store
 }
 
 // Handler holds the dependencies of the tools; each tool is a method on it.
@@ -96,6 +100,8 @@ type Handler struct {
 	policy  *policy.Policy
 	log     *slog.Logger
 	now     func() time.Time
+	// approvals, when set, gates promote on a person's approval.
+	approvals *approval.Store
 
 	// engines is held while an engine is being created (starting the
 	// sandbox can take minutes); it is a channel so waiters can give up.
@@ -108,6 +114,10 @@ type Handler struct {
 
 	mu    sync.Mutex
 	locks map[string]chan struct{} // pipeline name → lock
+
+	// drafts keeps the drafts in memory so that a change reads and writes
+	// only what changed (see pipeline.Store).
+	drafts *pipeline.Store
 }
 
 // New returns a Handler.
@@ -116,7 +126,9 @@ func New(d Deps) (*Handler, error) {
 		return nil, errors.New("tools: Config, Engines and Guard are required")
 	}
 	h := &Handler{cfg: d.Config, engines: d.Engines, guard: d.Guard, policy: d.Policy, log: d.Log, now: d.Now,
-		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{}}
+		approvals: d.Approvals,
+		engineSem: make(chan struct{}, 1), started: map[string]Engine{}, locks: map[string]chan struct{}{},
+		drafts: pipeline.NewStore()}
 	n := d.Config.Limits.MaxConcurrentSparkOperations
 	if n < 1 {
 		n = config.DefaultSparkOperations
@@ -149,6 +161,7 @@ func (h *Handler) All() ([]server.ServerTool, error) {
 		h.previewTool,
 		h.validateTool,
 		h.runTool,
+		h.planPromotionTool,
 		h.promoteTool,
 	}
 	out := make([]server.ServerTool, 0, len(defs))
@@ -245,7 +258,7 @@ func (h *Handler) load(name string) (*pipeline.Pipeline, error) {
 	if !ok {
 		return nil, h.noPipeline(name)
 	}
-	p, err := pipeline.Load(h.dir(name))
+	p, err := h.drafts.Load(h.dir(name))
 	if err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
@@ -270,7 +283,7 @@ func (h *Handler) save(p *pipeline.Pipeline) error {
 	if err := os.MkdirAll(h.dir(p.Name), 0o755); err != nil {
 		return &InfraError{Public: "the pipeline folder could not be written", Err: err}
 	}
-	if err := p.Save(h.dir(p.Name)); err != nil {
+	if err := h.drafts.Save(p, h.dir(p.Name)); err != nil {
 		var ps pipeline.Problems
 		if errors.As(err, &ps) {
 			return ps

@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcptest"
 
 	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/policy"
 )
 
@@ -29,6 +30,9 @@ type harnessOpts struct {
 	guard       BodyChecker
 	infra       error
 	policy      string // policy YAML; "" is the built-in default
+	// prodTables and prodProfile are what the production engine finds.
+	prodTables  map[string]engine.TableState
+	prodProfile *engine.Profile
 }
 
 // harness is the tools served by a real MCP server over in-process stdio
@@ -87,6 +91,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		f := &fakeEngine{env: env.Name, infra: o.infra}
+		if env.Name == config.Production {
+			f.tables, f.profile = o.prodTables, o.prodProfile
+		}
 		h.engines[env.Name] = f
 		h.dials = append(h.dials, env.Name)
 		return f, nil

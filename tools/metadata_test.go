@@ -81,7 +81,7 @@ func TestToolMetadata(t *testing.T) {
 		names = append(names, st.Tool.Name)
 	}
 	want := []string{"list_sources", "describe_source", "list_pipelines", "show_pipeline", "declare_table",
-		"declare_flow", "remove_dataset", "preview", "validate", "run", "promote"}
+		"declare_flow", "remove_dataset", "preview", "validate", "run", "plan_promotion", "promote"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tool order = %v, want %v", names, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -18,10 +19,12 @@ const promoteDescription = `Run a validated pipeline draft in production.
 Promotes exactly the draft that the latest successful validate checked: pass the pipeline_hash
 validate returned. It is refused when the hash does not match, when the draft changed after
 that validation, or when the validation found problems — validate again, then promote the new
-hash. The server first checks that every source table the pipeline reads exists in production
-with the columns it has in the sandbox (every gap is reported at once), then does a dry-run on
-the production engine (nothing is written if either fails), then runs the pipeline there with
-the same refresh options as run. Datasets are created in the production catalog and schema of the server's configuration. The promotion is
+hash. It is refused when production's Spark minor version or table format differs from the
+sandbox's (unless the policy only warns). The server first checks that every source table the
+pipeline reads exists in production with the columns it has in the sandbox (every gap is
+reported at once), then does a dry-run on the production engine (nothing is written if either
+fails), computes the promotion plan (as plan_promotion shows it; returned in the result), then
+runs the pipeline there with the same refresh options as run. Datasets are created in the production catalog and schema of the server's configuration. The promotion is
 recorded with its result.
 
 This changes production tables. Full refreshes recompute tables from scratch; use them only
@@ -46,6 +49,7 @@ type promoteOutput struct {
 	Datasets     []datasetRunOutput `json:"datasets"`
 	Failure      *failureOutput     `json:"failure,omitempty" desc:"Why the production run failed, when it did."`
 	DurationMS   int64              `json:"duration_ms"`
+	Plan         *planOutput        `json:"plan,omitempty" desc:"What the promotion was planned to do, computed right before it ran (as plan_promotion shows it)."`
 }
 
 func (h *Handler) promoteTool() (server.ServerTool, error) {
@@ -101,6 +105,14 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if err != nil {
 		return nil, err
 	}
+	// The sandbox must look like production (plan_promotion.go).
+	parity, err := h.parity(ctx, eng)
+	if err != nil {
+		return nil, err
+	}
+	if parity.Refuses() {
+		return nil, parityRefused(parity)
+	}
 	started := h.now()
 	// Source pre-flight, then a dry-run: nothing is written in production
 	// if either finds problems.
@@ -109,10 +121,11 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		return nil, err
 	}
 	refused := promotionRefused
+	var v *engine.ValidationResult
 	if len(vps) > 0 {
 		refused = func(ps pipeline.Problems) error { return ps }
 	} else {
-		v, err := eng.Validate(ctx, pp)
+		v, err = eng.Validate(ctx, pp)
 		switch {
 		case errors.As(err, &vps):
 		case err != nil:
@@ -134,8 +147,26 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		return nil, refused(vps)
 	}
 
-	res, err := eng.Run(ctx, pp, engine.RunOptions{Refresh: in.Refresh, FullRefresh: in.FullRefresh,
-		FullRefreshAll: in.FullRefreshAll}, progress(ctx, c.req))
+	// What this promotion does, computed right before it runs.
+	opts := engine.RunOptions{Refresh: in.Refresh, FullRefresh: in.FullRefresh, FullRefreshAll: in.FullRefreshAll}
+	plan, err := h.promotionPlan(ctx, eng, pp, v, nil, parity, opts)
+	if err != nil {
+		return nil, err
+	}
+	if parity != nil && !parity.Same {
+		c.warnings = append(c.warnings, parity.Differences...)
+	}
+
+	// A person approves exactly this promotion, seeing its plan, before
+	// anything is written in production (promotion.approval). Everything
+	// above only reads.
+	if h.approvals != nil {
+		if err := h.approve(ctx, c, p, in, qualified(prod.Catalog, prod.Schema, ""), plan); err != nil {
+			return nil, err
+		}
+	}
+
+	res, err := eng.Run(ctx, pp, opts, progress(ctx, c.req))
 	if err != nil {
 		return nil, engineErr(config.Production, err)
 	}
@@ -150,8 +181,11 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	ro := runOut(res, sum)
 	out := &promoteOutput{OK: ro.OK, PipelineHash: sum, Environment: config.Production,
 		Target: qualified(prod.Catalog, prod.Schema, ""), Datasets: ro.Datasets, Failure: ro.Failure,
-		DurationMS: ro.DurationMS}
+		DurationMS: ro.DurationMS, Plan: planOut(plan)}
 	c.summary = runSummary("promoted", in.Pipeline, ro)
+	if c.approvalID != "" {
+		c.summary += " (approval " + c.approvalID + ")"
+	}
 	c.failed = !ro.OK
 	return out, nil
 }
@@ -171,6 +205,14 @@ func (h *Handler) preflight(ctx context.Context, p *pipeline.Pipeline, prod Engi
 		return nil, engineErr(config.Production, err)
 	}
 	return rep.Problems(), nil
+}
+
+// parityRefused is the refusal of a promotion across a different Spark
+// minor version or table format.
+func parityRefused(p *engine.Parity) error {
+	msg := "promote was refused: the sandbox does not look like production: " + strings.Join(p.Differences, "; ") +
+		". Nothing ran. The operator can run the sandbox on production's Spark line and table format, or set production_parity: warn in the policy"
+	return &toolError{decision: audit.Denied, rule: "promote.parity", msg: msg}
 }
 
 // promotionRefused marks the problems of a production dry-run so the agent

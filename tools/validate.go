@@ -44,11 +44,20 @@ type problemOutput struct {
 }
 
 type validateOutput struct {
-	OK           bool                `json:"ok" desc:"True when the draft can be run and promoted."`
-	PipelineHash string              `json:"pipeline_hash" desc:"Hash of the validated draft; pass it to promote."`
-	Datasets     []datasetInfoOutput `json:"datasets"`
-	Problems     []problemOutput     `json:"problems"`
-	GraphMermaid string              `json:"graph_mermaid" desc:"The dependency graph as a Mermaid flowchart."`
+	OK           bool                  `json:"ok" desc:"True when the draft can be run and promoted."`
+	PipelineHash string                `json:"pipeline_hash" desc:"Hash of the validated draft; pass it to promote."`
+	Datasets     []datasetInfoOutput   `json:"datasets"`
+	Problems     []problemOutput       `json:"problems"`
+	GraphMermaid string                `json:"graph_mermaid" desc:"The dependency graph as a Mermaid flowchart."`
+	Checks       *validateChecksOutput `json:"checks,omitempty" desc:"Which checks ran against Spark, and what an earlier validation established that was reused."`
+}
+
+// validateChecksOutput says which checks a validation ran.
+type validateChecksOutput struct {
+	Analyzed       int    `json:"analyzed" desc:"Dataset and flow queries analysed afresh."`
+	Reused         int    `json:"reused" desc:"Queries whose analysis an earlier validation established, nothing they depend on having changed since."`
+	DryRun         string `json:"dry_run" desc:"The SDP dry-run that ran: full (the whole graph), partial (only what changed since a full one passed, unchanged upstreams standing in), or reused (a full one passed for this very draft)."`
+	DryRunElements int    `json:"dry_run_elements" desc:"Datasets and flows the dry-run covered."`
 }
 
 func (h *Handler) validateTool() (server.ServerTool, error) {
@@ -108,6 +117,9 @@ func (h *Handler) validate(ctx context.Context, c *call, in validateInput) (*val
 	for _, d := range res.Datasets {
 		out.Datasets = append(out.Datasets, datasetInfoOutput{Name: d.Name, Kind: string(d.Kind),
 			Columns: columnsOut(d.Columns), DependsOn: nonNil(d.DependsOn)})
+	}
+	if ch := res.Checks; ch != nil {
+		out.Checks = &validateChecksOutput{Analyzed: ch.Analyzed, Reused: ch.Reused, DryRun: ch.DryRun, DryRunElements: ch.DryRunElements}
 	}
 	if out.GraphMermaid == "" {
 		out.GraphMermaid = pipeline.BuildGraph(p).Mermaid()

@@ -24,7 +24,8 @@ func TestREADMEConfigExamples(t *testing.T) {
 	if len(blocks) < 2 {
 		t.Fatalf("%d YAML examples in README.md, want at least 2", len(blocks))
 	}
-	env := map[string]string{"SDP_PROD_TOKEN": "prod-token", "SDP_MCP_HTTP_TOKEN": strings.Repeat("k", 64)}
+	env := map[string]string{"SDP_PROD_TOKEN": "prod-token", "SDP_MCP_HTTP_TOKEN": strings.Repeat("k", 64),
+		"SDP_MCP_TOKEN_CLAUDE": strings.Repeat("c", 64), "SDP_MCP_TOKEN_CI": strings.Repeat("i", 64)}
 	for i, blk := range blocks {
 		if strings.HasPrefix(blk[1], "version:") {
 			if _, err := policy.Parse("README.md policy example", []byte(blk[1])); err != nil {

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/config"
+	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/tools"
+)
+
+// spyEngine records the Spark session (agent id) of every engine call.
+type spyEngine struct {
+	fakeEngine
+	mu     sync.Mutex
+	agents []string
+}
+
+func (s *spyEngine) ListSources(ctx context.Context, p string) ([]engine.Source, error) {
+	s.mu.Lock()
+	s.agents = append(s.agents, engine.AgentSession(ctx))
+	s.mu.Unlock()
+	return s.fakeEngine.ListSources(ctx, p)
+}
+
+var (
+	aliceToken = strings.Repeat("a1", 20)
+	bobToken   = strings.Repeat("b2", 20)
+)
+
+func TestTwoPrincipalsOnOneHTTPServer(t *testing.T) {
+	spy := &spyEngine{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, testOpts{transport: "http", callsPerMinute: 2,
+		clients: map[string]string{"alice": aliceToken, "bob": bobToken},
+		factory: func(context.Context, config.Environment) (tools.Engine, error) { return spy, nil }}, ln, nil, nil)
+	url := "http://" + r.addr + Endpoint
+
+	// No token, a wrong one: 401, pointing at bearer auth.
+	for _, h := range []map[string]string{nil, {"Authorization": "Bearer " + strings.Repeat("x", 40)}} {
+		if code, _ := post(t, url, initBody, h); code != 401 {
+			t.Errorf("headers %v: status %d, want 401", h, code)
+		}
+	}
+
+	// Both speak the current protocol (no sessions): before principals
+	// they shared one bucket and one Spark session.
+	alice := httpClient(t, url, map[string]string{"Authorization": "Bearer " + aliceToken})
+	bob := httpClient(t, url, map[string]string{"Authorization": "Bearer " + bobToken})
+	for i := range 2 {
+		if res, err := callTool(alice, "list_sources", `{}`); err != nil || res.IsError {
+			t.Fatalf("alice call %d: %v %v", i, err, res)
+		}
+	}
+	// Alice's bucket is empty; Bob's is not.
+	if res, err := callTool(alice, "list_sources", `{}`); err != nil || !res.IsError || !strings.Contains(resultText(res), "rate limit") {
+		t.Fatalf("alice's third call: %v %v", err, res)
+	}
+	if res, err := callTool(bob, "list_sources", `{}`); err != nil || res.IsError {
+		t.Fatalf("bob is limited by alice's calls: %v %v", err, res)
+	}
+
+	spy.mu.Lock()
+	agents := slices.Compact(slices.Sorted(slices.Values(spy.agents)))
+	spy.mu.Unlock()
+	if len(agents) != 2 || agents[0] == agents[1] || !strings.HasPrefix(agents[0], "alice") || !strings.HasPrefix(agents[1], "bob") {
+		t.Fatalf("Spark sessions used: %v, want one for alice and one for bob", agents)
+	}
+
+	by := map[string][]audit.Record{}
+	for _, rec := range r.log.all() {
+		by[rec.Principal] = append(by[rec.Principal], rec)
+		if rec.ProtocolVersion == "" || rec.Transport != "http" || rec.Client == nil {
+			t.Errorf("record without protocol version, transport or client: %+v", rec)
+		}
+	}
+	if len(by["alice"]) != 5 || len(by["bob"]) != 2 || len(by) != 2 {
+		t.Fatalf("records by principal: alice %d, bob %d, all %v", len(by["alice"]), len(by["bob"]), len(by))
+	}
+	if last := by["alice"][4]; last.Decision != audit.Denied || !slices.Contains(last.Rules, ruleRate) {
+		t.Errorf("alice's rate-limited call: %+v", last)
+	}
+}
+
+func TestConversationInMeta(t *testing.T) {
+	spy := &spyEngine{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, testOpts{transport: "http", clients: map[string]string{"alice": aliceToken},
+		factory: func(context.Context, config.Environment) (tools.Engine, error) { return spy, nil }}, ln, nil, nil)
+	c := httpClient(t, "http://"+r.addr+Endpoint, map[string]string{"Authorization": "Bearer " + aliceToken})
+	for _, conv := range []string{"chat-1", "chat-2", "chat-1"} {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "list_sources"
+		req.Params.Arguments = map[string]any{}
+		req.Params.Meta = &mcp.Meta{AdditionalFields: map[string]any{"sdp-mcp/conversation": conv}}
+		if res, err := c.CallTool(context.Background(), req); err != nil || res.IsError {
+			t.Fatalf("%s: %v %v", conv, err, res)
+		}
+	}
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if want := []string{"alice#chat-1", "alice#chat-2", "alice#chat-1"}; !slices.Equal(spy.agents, want) {
+		t.Fatalf("Spark sessions %v, want %v", spy.agents, want)
+	}
+	recs := r.log.all()
+	if recs[len(recs)-1].Conversation != "chat-1" || recs[len(recs)-1].Principal != "alice" {
+		t.Fatalf("record %+v", recs[len(recs)-1])
+	}
+}
