@@ -34,8 +34,8 @@ run: build
 
 # The other sandbox profile CI runs the end-to-end tests on (the default
 # profile runs everything).
-OTHER_SPARK := 4.3
-OTHER_FORMAT := parquet
+OTHER_SPARK := 4.2
+OTHER_FORMAT := delta
 
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,12 +12,15 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/connect"
 )
 
-// One workspace, two profiles: the default (Spark 4.2 + Delta) and 4.3 +
-// parquet. Switching restarts the server on the other line's install; each
-// format keeps its own warehouse and metastore, so Delta tables are Delta,
-// parquet tables are parquet, and nothing is lost by switching back.
+// One workspace, two profiles: the default and another (Spark 4.2 + Delta
+// and 4.3 + parquet, whichever is not the default). Switching restarts the
+// server on the other line's install; each format keeps its own warehouse
+// and metastore, so Delta tables are Delta, parquet tables are parquet, and
+// nothing is lost by switching back.
 func TestIntegrationProfilesSideBySide(t *testing.T) {
-	ctx := testContext(t)
+	// Three server starts: more time than one test usually gets.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
+	t.Cleanup(cancel)
 	ws := t.TempDir()
 	sql := func(c *connect.Client, q string) [][]any {
 		t.Helper()
@@ -51,23 +55,26 @@ func TestIntegrationProfilesSideBySide(t *testing.T) {
 	c.Close()
 
 	other := Profile{Spark: "4.3", Format: FormatParquet}
+	if other == DefaultProfile() {
+		other = Profile{Spark: "4.2", Format: FormatDelta}
+	}
 	inst, err := Start(ctx, Options{Workspace: ws, Memory: "1g", Logger: newTestLogger(t), Profile: other})
 	if err != nil {
 		t.Fatalf("Start %v: %v", other, err)
 	}
 	t.Cleanup(func() { forceStop(t, inst) })
-	if inst.Reused || inst.PID == def.PID || inst.Profile != other || !strings.HasPrefix(inst.SparkVersion, "4.3.") {
+	if inst.Reused || inst.PID == def.PID || inst.Profile != other || !strings.HasPrefix(inst.SparkVersion, other.Spark+".") {
 		t.Fatalf("switching to %v: reused=%v pid %d (was %d), profile %v, Spark %s", other, inst.Reused, inst.PID, def.PID, inst.Profile, inst.SparkVersion)
 	}
 	c = dial(ctx, t, inst)
 	for _, r := range sql(c, "SHOW TABLES") {
 		if fmt.Sprint(r[1]) == "lake" {
-			t.Errorf("the parquet sandbox sees the Delta warehouse's table lake")
+			t.Errorf("the %v sandbox sees the %v warehouse's table lake", other, DefaultProfile())
 		}
 	}
 	sql(c, "CREATE TABLE files (id INT)")
-	if p := provider(c, "files"); p != FormatParquet {
-		t.Errorf("a table on 4.3 + parquet is %q", p)
+	if p := provider(c, "files"); p != other.Format {
+		t.Errorf("a table on %v is %q", other, p)
 	}
 	c.Close()
 
@@ -82,11 +89,11 @@ func TestIntegrationProfilesSideBySide(t *testing.T) {
 	}
 }
 
-// The default profile's connector jars come from the cache, checked
-// against their pinned SHA-256.
+// Delta's connector jars come from the cache, checked against their pinned
+// SHA-256.
 func TestIntegrationConnectorJarsPinned(t *testing.T) {
 	ctx := testContext(t)
-	in, err := Install(ctx, InstallOptions{})
+	in, err := Install(ctx, InstallOptions{Profile: Profile{Spark: "4.2", Format: FormatDelta}})
 	if err != nil {
 		t.Fatal(err)
 	}
