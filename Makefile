@@ -41,12 +41,14 @@ OTHER_FORMAT := delta
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace, on
 # the default sandbox profile; then the end-to-end tests again on the other
-# profile. Fails (never skips) when the engine cannot start.
+# profile. Fails (never skips) when the engine cannot start. The web
+# console's browser tests leave their screenshots in bin/console-screenshots.
 test: lint check-generate docs-check functions-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); ws2=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
 	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; $(BIN) --workspace "$$ws2" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws" "$$ws2"' EXIT; \
-	SDP_MCP_TEST_WORKSPACE="$$ws" $(GO) test -race -tags integration -count=1 -timeout 45m ./...; \
+	SDP_MCP_TEST_WORKSPACE="$$ws" SDP_MCP_SCREENSHOTS="$${SDP_MCP_SCREENSHOTS:-$(CURDIR)/bin/console-screenshots}" \
+	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...; \
 	$(BIN) --workspace "$$ws" sandbox stop >/dev/null; \
 	echo "end-to-end tests on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
 	export SDP_MCP_TEST_WORKSPACE="$$ws2" SDP_MCP_TEST_SPARK=$(OTHER_SPARK) SDP_MCP_TEST_TABLE_FORMAT=$(OTHER_FORMAT); \
@@ -115,6 +117,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) mod tidy -diff
+	@# Cross-compile check: every package compiles for macOS and Windows
+	@# (compile only; linking the commands would cost a minute, this seconds).
+	GOOS=darwin $(GO) list -export ./... >/dev/null
+	GOOS=windows $(GO) list -export ./... >/dev/null
 
 tools: $(TOOLS_BIN)/buf $(TOOLS_BIN)/protoc-gen-go $(TOOLS_BIN)/protoc-gen-go-grpc
 

@@ -16,7 +16,10 @@
 //
 // Anything worth auditing that is not a tool call (an engine restart, an
 // approval, a repair of the log itself) is an event record: "event" names
-// its kind and "fields" holds its details (redacted like arguments).
+// its kind and "fields" holds its details (redacted like arguments). It
+// has none of a call's outcome: no "arguments", "decision" or
+// "duration_ms" (logs written before this rule hold "duration_ms":0 on
+// events; they verify all the same).
 //
 //	// Inside a tool call (the server puts the log and the call into ctx):
 //	err := audit.Event(ctx, "engine.restarted", map[string]any{"environment": "sandbox", "attempt": 2})

@@ -61,6 +61,7 @@ type Record struct {
 	// Summary is a one-line description of the result.
 	Summary string `json:"summary,omitempty"`
 	// DurationMS is how long the call took, in milliseconds (0 for allowed).
+	// Events have no duration: their lines leave it out.
 	DurationMS float64 `json:"duration_ms"`
 	// PipelineHash is the hash of the pipeline draft the call saw or left.
 	PipelineHash string `json:"pipeline_hash,omitempty"`
@@ -87,11 +88,24 @@ func Marshal(r Record) ([]byte, error) {
 		r.Time = time.Now()
 	}
 	r.Time = r.Time.UTC()
+	var v any = r
+	if r.Event != "" {
+		v = eventLine{Record: r}
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encoding an audit record: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// eventLine is how an event is encoded: a Record without the fields that
+// only apply to calls. Its DurationMS, shallower than the Record's, takes
+// its name and, being empty, leaves it out; every other field keeps its
+// place, so the line is the canonical encoding.
+type eventLine struct {
+	Record
+	DurationMS *struct{} `json:"duration_ms,omitempty"`
 }

@@ -75,7 +75,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	fields, _ := json.Marshal(map[string]string{"approval": id, "verdict": verdict, "note": note,
 		"principal": s.principal, "origin": r.Header.Get("Origin"), "remote": r.RemoteAddr})
-	rec := audit.Record{Event: "console." + verdict, Fields: fields, Decision: audit.Allowed,
+	rec := audit.Record{Event: "console." + verdict, Principal: s.principal, Fields: fields, Decision: audit.Allowed,
 		Summary: verdict + " requested by " + s.principal}
 	rec.Time, rec.Transport = c.d.Now().UTC(), "http"
 	if err := c.d.Audit.Write(rec); err != nil {

@@ -348,7 +348,7 @@ func (b *browser) consoleErrors() []string {
 	return out
 }
 
-// screenshot writes a full-page PNG named NN-name.png.
+// screenshot writes a full-page PNG named TestName-NN-name.png.
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
@@ -358,7 +358,7 @@ func (b *browser) screenshot(name string) string {
 		b.t.Fatalf("browser: screenshot %s: %v", name, err)
 	}
 	b.shot++
-	p := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shot, name))
+	p := filepath.Join(b.dir, fmt.Sprintf("%s-%02d-%s.png", b.t.Name(), b.shot, name))
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ environments:
 	noErrors("login")
 	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("signin")))
 	b.waitLocation("/ui/history")
-	if got := eval[string](b, `document.getElementById("principal").textContent`); got != "http-token" {
+	if got := eval[string](b, `document.getElementById("principal").textContent`); got != "http" {
 		t.Errorf("signed in as %q", got)
 	}
 	if cookies := eval[string](b, `document.cookie`); cookies != "" {

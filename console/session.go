@@ -158,14 +158,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.sess.drop(r)
 	id, _ := c.sess.create(principal)
 	http.SetCookie(w, sessionCookie(r, id, int(sessionTTL/time.Second)))
-	c.writeAudit(r, audit.Record{Event: "console.login", Decision: audit.OK, Summary: "signed in as " + principal})
+	c.writeAudit(r, audit.Record{Event: "console.login", Principal: principal, Decision: audit.OK, Summary: "signed in as " + principal})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sess.drop(r)
 	http.SetCookie(w, sessionCookie(r, "", -1))
-	c.writeAudit(r, audit.Record{Event: "console.logout", Decision: audit.OK, Summary: "signed out " + s.principal})
+	c.writeAudit(r, audit.Record{Event: "console.logout", Principal: s.principal, Decision: audit.OK, Summary: "signed out " + s.principal})
 	http.Redirect(w, r, Path+"/login", http.StatusSeeOther)
 }
 
@@ -203,7 +203,7 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, principal, tool
 	if principal != "" {
 		sum += " (session of " + principal + ")"
 	}
-	c.writeAudit(r, audit.Record{Event: tool, Decision: audit.Denied, Rules: []string{rule}, Summary: sum})
+	c.writeAudit(r, audit.Record{Event: tool, Principal: principal, Decision: audit.Denied, Rules: []string{rule}, Summary: sum})
 	c.d.Log.Warn("console request refused", "path", r.URL.Path, "rule", rule, "remote", r.RemoteAddr)
 	c.fail(w, r, http.StatusForbidden, msg)
 }

@@ -47,6 +47,14 @@ type Config struct {
 	// ConnectOptions are added to every session the engine dials (e.g. a
 	// request observer in tests).
 	ConnectOptions []connect.Option
+	// Environment names the environment in messages ("sandbox",
+	// "production"); "" means "the".
+	Environment string
+	// Supervisor, when set, is the local server the engine runs on: the
+	// engine watches it and restarts it when it is gone (see supervise.go).
+	Supervisor Supervisor
+	// OnRestart is told of every restart attempt (nil: only logged).
+	OnRestart func(context.Context, RestartEvent)
 }
 
 // lockdown is the session configuration every engine session gets, set when
@@ -83,10 +91,11 @@ func flowConf() map[string]string {
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
-	ep      *connect.Endpoint
 	sources []sourceSchema
+	sup     *supervision // nil without Config.Supervisor
 
 	mu       sync.Mutex
+	ep       *connect.Endpoint        // replaced when a supervised server restarts
 	sessions map[string]*agentSession // agent session id → its Spark session
 	closed   bool
 
@@ -176,7 +185,12 @@ func New(_ context.Context, cfg Config) (*Engine, error) {
 	// Every client of the engine opens its own session: a session id fixed
 	// in the URL would make them all share one.
 	ep.SessionID = ""
-	return &Engine{cfg: cfg, log: log.With("engine", ep.String()), ep: ep, sources: sources}, nil
+	e := &Engine{cfg: cfg, log: log.With("engine", ep.String()), ep: ep, sources: sources}
+	if cfg.Supervisor != nil {
+		e.sup = newSupervision()
+		go e.watch()
+	}
+	return e, nil
 }
 
 func checkStorage(s string) string {
@@ -193,6 +207,9 @@ func (e *Engine) Close() error {
 	all := e.sessions
 	e.sessions, e.closed = nil, true
 	e.mu.Unlock()
+	if e.sup != nil {
+		e.sup.stopWatch()
+	}
 	var errs []error
 	for _, s := range all {
 		errs = append(errs, s.client.Close())
@@ -204,16 +221,24 @@ var errClosed = errors.New("the engine is closed")
 
 // dial opens a new locked-down session.
 func (e *Engine) dial(ctx context.Context) (*connect.Client, error) {
-	ep := *e.ep
+	ep := e.endpoint()
+	started := time.Now()
 	c, err := connect.DialEndpoint(ctx, &ep, append([]connect.Option{connect.WithLogger(e.log)}, e.cfg.ConnectOptions...)...)
 	if err != nil {
-		return nil, err
+		return nil, e.unavailable(ctx, err, started)
 	}
 	if err := lockDown(ctx, c); err != nil {
 		_ = c.Close()
-		return nil, err
+		return nil, e.unavailable(ctx, err, started)
 	}
 	return c, nil
+}
+
+// endpoint returns a copy of the server's endpoint.
+func (e *Engine) endpoint() connect.Endpoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return *e.ep
 }
 
 // lockDown sets the lockdown configuration on c's session and reads it back.
@@ -248,13 +273,17 @@ func checkLockdown(ctx context.Context, c *connect.Client) error {
 // (see [WithAgentSession]). When the server lost the session (a restart, an
 // expiry), it opens a new locked-down one and calls fn once more.
 func (e *Engine) withSession(ctx context.Context, fn func(*connect.Client) error) error {
+	if err := e.ensure(ctx); err != nil {
+		return err
+	}
+	started := time.Now()
 	c, err := e.session(ctx)
 	if err != nil {
 		return err
 	}
 	err = fn(c)
 	if !errors.Is(err, connect.ErrServerRestarted) {
-		return err
+		return e.unavailable(ctx, err, started)
 	}
 	e.log.Warn("spark session lost; reconnecting once", "err", err)
 	c, err = e.replace(ctx, c)
@@ -270,11 +299,11 @@ func (e *Engine) withCallTimeout(ctx context.Context) (context.Context, context.
 }
 
 // bind returns a copy of p bound to the engine's environment: its catalog,
-// database and storage come from the configuration, whatever p says.
+// database and storage root come from the configuration, whatever p says
+// (runs use its StoragePath, as the saved spec does).
 func (e *Engine) bind(p *pipeline.Pipeline) *pipeline.Pipeline {
 	b := p.Clone()
-	b.Catalog, b.Database = e.cfg.Catalog, e.cfg.Database
-	b.Storage = strings.TrimRight(e.cfg.Storage, "/") + "/" + p.Name
+	b.Catalog, b.Database, b.Storage = e.cfg.Catalog, e.cfg.Database, e.cfg.Storage
 	return b
 }
 

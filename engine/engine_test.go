@@ -141,7 +141,7 @@ func TestBindComesFromConfig(t *testing.T) {
 	e := testEngine(t, "sc://localhost:1")
 	p := &pipeline.Pipeline{Name: "shop", Catalog: "agent_catalog", Database: "agent_db", Storage: "file:///elsewhere"}
 	b := e.bind(p)
-	if b.Catalog != "spark_catalog" || b.Database != "shop" || b.Storage != "file:///tmp/sdp-mcp-test-storage/shop" {
+	if b.Catalog != "spark_catalog" || b.Database != "shop" || b.Storage != "file:///tmp/sdp-mcp-test-storage" || b.StoragePath() != "file:///tmp/sdp-mcp-test-storage/shop" {
 		t.Errorf("bound pipeline %+v", b)
 	}
 	if p.Catalog != "agent_catalog" {

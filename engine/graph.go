@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
@@ -18,6 +19,10 @@ import (
 // (onRetry, when set, is told first).
 func (e *Engine) withGraphSession(ctx context.Context, onRetry func(error), fn func(*connect.Client) error) error {
 	for attempt := 0; ; attempt++ {
+		if err := e.ensure(ctx); err != nil {
+			return err
+		}
+		started := time.Now()
 		dctx, cancel := e.withCallTimeout(ctx)
 		c, err := e.dial(dctx)
 		cancel()
@@ -27,7 +32,7 @@ func (e *Engine) withGraphSession(ctx context.Context, onRetry func(error), fn f
 		err = fn(c)
 		_ = c.Close()
 		if attempt > 0 || !errors.Is(err, connect.ErrServerRestarted) {
-			return err
+			return e.unavailable(ctx, err, started)
 		}
 		e.log.Warn("spark session lost during a pipeline operation; starting over in a new session", "err", err)
 		if onRetry != nil {

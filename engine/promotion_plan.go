@@ -346,6 +346,14 @@ func BuildPlan(in PlanInput) (*PromotionPlan, error) {
 				dp.Action = ActionUnchanged
 			}
 		}
+		if exists && analyzed && fileBased(ts.Format) {
+			if msg := inPlaceChange(ts.Columns, cols); msg != "" {
+				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; production's table is a %s table in the metastore, "+
+					"which refuses to change a column's type in place (Unable to alter table … incompatible), so the run would fail, "+
+					"even as a full refresh, which empties the table first; declare the new shape under a new dataset name, or have "+
+					"the operator drop the production table %s", name, msg, ts.Format, dp.Table))
+			}
+		}
 		if dp.Refresh == RefreshFull {
 			plan.FullRefresh = append(plan.FullRefresh, dp.Table)
 			if dp.Protected != "" {
@@ -420,6 +428,20 @@ func DiffColumns(before, after []connect.Column, nullableStore bool) []ColumnCha
 		}
 	}
 	return out
+}
+
+// inPlaceChange describes the first column position whose type changes
+// other than by a widening (int → bigint works in place), comparing by
+// position as the metastore does (a removed column shifts the ones after
+// it), or returns "" when every existing position keeps a compatible type
+// (columns only added at the end, widenings).
+func inPlaceChange(before, after []connect.Column) string {
+	for i := 0; i < len(before) && i < len(after); i++ {
+		if b, a := before[i], after[i]; !strings.EqualFold(b.Type, a.Type) && !widens(b.Type, a.Type) {
+			return fmt.Sprintf("column %d would change from %s %s to %s %s", i+1, b.Name, b.Type, a.Name, a.Type)
+		}
+	}
+	return ""
 }
 
 func nullability(nullable bool) string {

@@ -169,6 +169,21 @@ func TestBuildPlan(t *testing.T) {
 	if !plan.Blocked() || len(plan.FullRefresh) != 1 {
 		t.Errorf("blocked %v, full refresh %v", plan.Blocked(), plan.FullRefresh)
 	}
+	// In a parquet table, a column cannot change type in place: refused.
+	in.Options, in.Preflight, in.Protected, in.Parity = RunOptions{}, nil, nil, nil
+	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "float", Nullable: true}}
+	plan, _ = BuildPlan(in)
+	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "totals: column 2 would change from total double to total float") {
+		t.Errorf("retyped parquet column: refusals %q", plan.Refusals)
+	}
+	// A widening works in place.
+	in.Tables["totals"] = TableState{Definition: def, Format: "parquet", Columns: []connect.Column{
+		{Name: "id", Type: "int", Nullable: true}, {Name: "total", Type: "double", Nullable: true}}}
+	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "double", Nullable: true}}
+	if plan, _ = BuildPlan(in); len(plan.Refusals) != 0 {
+		t.Errorf("int → bigint in place: refusals %q", plan.Refusals)
+	}
+
 	// A table this server never wrote is replaced: its definition is unknown.
 	in.Tables["totals"] = TableState{Columns: in.Columns["totals"]}
 	plan, _ = BuildPlan(in)

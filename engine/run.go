@@ -69,13 +69,21 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 		}
 		_, err = gr.StartRun(ctx, connect.RunOptions{
 			Refresh: opts.Refresh, FullRefresh: opts.FullRefresh, FullRefreshAll: opts.FullRefreshAll,
-			Storage: b.Storage, Tags: []string{"sdp-mcp-run-" + uuid.NewString()},
+			Storage: b.StoragePath(), Tags: []string{"sdp-mcp-run-" + uuid.NewString()},
 		}, tr.event)
 		if errors.As(err, &failed) {
 			return nil // the run's outcome, not an infrastructure failure
 		}
 		return err
 	})
+	var stopped *UnavailableError
+	if failed != nil && e.sup != nil && !e.cfg.Supervisor.Alive() {
+		e.sup.gone.Store(true)
+		err = &UnavailableError{Kind: KindStopped, Environment: e.envName(), Waited: time.Since(started), Err: failed}
+	}
+	if errors.As(err, &stopped) && stopped.Kind == KindStopped {
+		return e.stoppedRun(b, g, order, tr, hash, started, stopped), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("run of pipeline %s: %w", b.Name, err)
 	}
@@ -442,4 +450,34 @@ func expectationCounts(d pipeline.Dataset, rows [][]any) ([]ExpectationResult, e
 		out = append(out, er)
 	}
 	return out, nil
+}
+
+// stoppedRun is the result of a run during which the supervised server
+// stopped: what completed before, and what state the pipeline is in.
+func (e *Engine) stoppedRun(p *pipeline.Pipeline, g *pipeline.Graph, order []string, tr *tracker, hash string, started time.Time, stopped *UnavailableError) *RunResult {
+	e.log.Warn("the engine's local server stopped during a run", "pipeline", p.Name, "err", stopped.Err)
+	res := &RunResult{OK: false, PipelineHash: hash, Datasets: tr.results(p, g, order), Duration: time.Since(started)}
+	var done []string
+	for i := range res.Datasets {
+		d := &res.Datasets[i]
+		switch d.Status {
+		case "completed":
+			done = append(done, d.Name)
+		case "failed":
+			d.Status = "skipped"
+			d.Message = ""
+		}
+	}
+	state := "no dataset had completed, so every dataset keeps what it held before this run"
+	if len(done) > 0 {
+		state = "completed before it stopped (their data is kept): " + strings.Join(done, ", ") +
+			"; every other dataset keeps what it held before this run"
+	}
+	res.Failure = &RunFailure{ErrorClass: "ENGINE_STOPPED",
+		Message: fmt.Sprintf("the %s engine stopped during the run (its process is gone; the run had been going for %s); %s "+
+			"(a table write that was cut is not committed, and streaming tables resume from their last committed checkpoint); "+
+			"the pipeline draft is unchanged",
+			stopped.Environment, stopped.Waited.Round(100*time.Millisecond), state),
+		Hint: "retrying is safe: run again; the next call restarts the engine (this takes about half a minute)"}
+	return res
 }

@@ -46,7 +46,8 @@ func (e *Engine) ListSources(ctx context.Context, pattern string) ([]Source, err
 }
 
 // showTables lists the tables and views of one source schema, sorted,
-// without the session's temporary views.
+// without the session's temporary views; a schema that does not exist has
+// none.
 func (e *Engine) showTables(ctx context.Context, s sourceSchema) ([]string, error) {
 	var res *connect.Result
 	err := e.withSession(ctx, func(c *connect.Client) error {
@@ -56,6 +57,11 @@ func (e *Engine) showTables(ctx context.Context, s sourceSchema) ([]string, erro
 		res, err = c.Collect(cctx, connect.SQL("SHOW TABLES IN "+quoteIdent(s.catalog)+"."+quoteIdent(s.schema)), connect.ExecOptions{})
 		return err
 	})
+	if connect.ErrorClassOf(err) == "SCHEMA_NOT_FOUND" {
+		// Not created yet (e.g. the samples before they are loaded): no
+		// tables, not an error.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list the tables of source schema %s: %w", s, err)
 	}

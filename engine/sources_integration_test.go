@@ -134,3 +134,22 @@ func TestSessionLostAndLockdown(t *testing.T) {
 		t.Logf("path read refused:%s", problemsText(ps))
 	}
 }
+
+// A source schema that does not exist (yet) has no tables: listing the
+// sources does not fail, as with the default policy on a fresh sandbox
+// before the samples are loaded or a file is registered.
+func TestSourcesMissingSchema(t *testing.T) {
+	e := newEnv(t, 2*time.Minute)
+	e.exec("CREATE TABLE " + e.src + ".orders (order_id INT) USING parquet")
+	eng := e.engine(Config{Sources: []string{"spark_catalog." + e.src + ".*", "spark_catalog.sdp_no_such_schema.*"}})
+	all, err := eng.ListSources(e.ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Name != "spark_catalog."+e.src+".orders" {
+		t.Errorf("sources: %+v", all)
+	}
+	if src, err := eng.DescribeSource(e.ctx, "orders"); err != nil || src.Name != all[0].Name {
+		t.Errorf("describe orders: %+v %v", src, err)
+	}
+}

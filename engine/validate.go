@@ -275,6 +275,11 @@ func dedupe(ps pipeline.Problems) pipeline.Problems {
 	return out
 }
 
+// dryRunTimePerElement is what the bound on a dry-run grows by per dataset
+// and flow, on top of the call timeout (a 500-dataset graph measured about
+// 8 s on an idle two-core sandbox, and several times that on a busy one).
+const dryRunTimePerElement = 250 * time.Millisecond
+
 // dryRun registers p's files in a new dataflow graph and dry-runs it. Its
 // problems leave out elements in skip, whose problems analysis found.
 func (e *Engine) dryRun(ctx context.Context, p *pipeline.Pipeline, skip map[string]bool) (pipeline.Problems, error) {
@@ -293,9 +298,11 @@ func (e *Engine) dryRun(ctx context.Context, p *pipeline.Pipeline, skip map[stri
 		if len(defined) > 0 {
 			return nil // a graph with refused files cannot run
 		}
-		cctx, cancel := e.withCallTimeout(ctx)
+		// The server resolves every flow of the graph in this one call:
+		// its time grows with the graph, and so does its bound.
+		cctx, cancel := context.WithTimeout(ctx, e.cfg.CallTimeout+dryRunTimePerElement*time.Duration(len(p.Datasets)+len(p.Flows)))
 		defer cancel()
-		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.Storage}, nil)
+		_, err = g.StartRun(cctx, connect.RunOptions{Dry: true, Storage: p.StoragePath()}, nil)
 		var re *connect.RunError
 		if errors.As(err, &re) {
 			ps = append(ps, e.runProblems(p, re, skip)...)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,22 +33,86 @@ type canonical struct {
 // The hash a validation records in the sandbox therefore identifies exactly
 // the draft that promotion runs against the production environment.
 func (p *Pipeline) Hash() (string, error) {
-	c := canonical{Format: hashFormat, Name: p.Name, Configuration: p.Configuration}
-	for _, d := range p.Datasets {
-		c.Datasets = append(c.Datasets, normalizeDataset(d))
+	// The encoding is json.Marshal of canonical; the datasets and flows
+	// are its last fields, so their elements are spliced in, each encoded
+	// once per declaration (a draft a Store keeps remembers them).
+	head := canonical{Format: hashFormat, Name: p.Name, Configuration: p.Configuration}
+	if len(head.Configuration) == 0 {
+		head.Configuration = nil
 	}
-	for _, f := range p.Flows {
-		c.Flows = append(c.Flows, f)
-	}
-	if len(c.Configuration) == 0 {
-		c.Configuration = nil
-	}
-	slices.SortFunc(c.Datasets, func(a, b Dataset) int { return cmp.Compare(a.Name, b.Name) })
-	slices.SortFunc(c.Flows, func(a, b Flow) int { return cmp.Compare(a.Name, b.Name) })
-	data, err := json.Marshal(c)
+	data, err := json.Marshal(head)
 	if err != nil {
 		return "", fmt.Errorf("hashing pipeline %s: %w", p.Name, err)
 	}
-	sum := sha256.Sum256(data)
+	buf := bytes.NewBuffer(make([]byte, 0, len(data)+256*(len(p.Datasets)+len(p.Flows))))
+	buf.Write(data[:len(data)-1]) // without the closing brace
+	datasets := slices.Clone(p.Datasets)
+	slices.SortFunc(datasets, func(a, b Dataset) int { return cmp.Compare(a.Name, b.Name) })
+	for i, d := range datasets {
+		if i == 0 {
+			buf.WriteString(`,"datasets":[`)
+		} else {
+			buf.WriteByte(',')
+		}
+		enc, err := p.scans.datasetJSON(d)
+		if err != nil {
+			return "", fmt.Errorf("hashing pipeline %s: %w", p.Name, err)
+		}
+		buf.Write(enc)
+	}
+	if len(datasets) > 0 {
+		buf.WriteByte(']')
+	}
+	flows := slices.Clone(p.Flows)
+	slices.SortFunc(flows, func(a, b Flow) int { return cmp.Compare(a.Name, b.Name) })
+	for i, f := range flows {
+		if i == 0 {
+			buf.WriteString(`,"flows":[`)
+		} else {
+			buf.WriteByte(',')
+		}
+		enc, err := json.Marshal(f)
+		if err != nil {
+			return "", fmt.Errorf("hashing pipeline %s: %w", p.Name, err)
+		}
+		buf.Write(enc)
+	}
+	if len(flows) > 0 {
+		buf.WriteByte(']')
+	}
+	buf.WriteByte('}')
+	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// datasetJSON is json.Marshal(d), remembered per declaration when m is
+// not nil. (Encoding d or normalizeDataset(d) gives the same bytes: the
+// fields it normalizes are omitted when empty.)
+func (m *scanMemo) datasetJSON(d Dataset) ([]byte, error) {
+	if m == nil {
+		return json.Marshal(d)
+	}
+	m.mu.Lock()
+	c, ok := m.encoded[d.Name]
+	m.mu.Unlock()
+	if ok && sameDataset(c.d, d) {
+		return c.json, nil
+	}
+	enc, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.encoded == nil || len(m.encoded) >= m.max {
+		m.encoded = map[string]encodedDataset{}
+	}
+	m.encoded[d.Name] = encodedDataset{d: cloneDataset(d), json: enc}
+	m.mu.Unlock()
+	return enc, nil
+}
+
+// encodedDataset is a declaration with its JSON encoding.
+type encodedDataset struct {
+	d    Dataset
+	json []byte
 }

@@ -57,7 +57,8 @@ type Pipeline struct {
 	// production), never from an agent.
 	Catalog  string `json:"catalog,omitempty"`
 	Database string `json:"database,omitempty"`
-	// Storage is the URI under which SDP keeps checkpoints and metadata.
+	// Storage is the storage root of the environment, a URI; SDP keeps
+	// this pipeline's checkpoints and metadata under StoragePath.
 	Storage string `json:"storage"`
 	// TableFormat is the environment's table format (delta, iceberg,
 	// parquet): materialized views and streaming tables are rendered with
@@ -423,4 +424,12 @@ func suggestFlowName(name, target string) string {
 		s = s[:63]
 	}
 	return s
+}
+
+// StoragePath is where SDP keeps this pipeline's checkpoints and metadata:
+// <Storage>/<Name>. The saved spark-pipeline.yml names it, and the engine
+// runs with it, so engine runs and spark-pipelines runs of the folder share
+// one state.
+func (p *Pipeline) StoragePath() string {
+	return strings.TrimRight(p.Storage, "/") + "/" + p.Name
 }

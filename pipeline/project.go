@@ -97,7 +97,7 @@ func (p *Pipeline) Files() ([]File, error) {
 func specFile(p *Pipeline) ([]byte, error) {
 	lib := specLibrary{}
 	lib.Glob.Include = librariesGlob
-	doc := specYAML{Name: p.Name, Storage: p.Storage, Catalog: p.Catalog, Database: p.Database,
+	doc := specYAML{Name: p.Name, Storage: p.StoragePath(), Catalog: p.Catalog, Database: p.Database,
 		Libraries: []specLibrary{lib}, Configuration: p.Configuration}
 	if len(doc.Configuration) == 0 {
 		doc.Configuration = nil
@@ -330,8 +330,10 @@ func loadSpec(dir string) (*Pipeline, Problems, error) {
 	if len(doc.Libraries) != 1 || doc.Libraries[0].Glob.Include != librariesGlob {
 		return edited("its libraries are not [" + librariesGlob + "]")
 	}
-	p := &Pipeline{Name: doc.Name, Storage: doc.Storage, Catalog: doc.Catalog, Database: doc.Database,
-		Configuration: doc.Configuration}
+	// The spec holds the pipeline's own storage, <root>/<name>; the model
+	// keeps the root (see Pipeline.StoragePath).
+	p := &Pipeline{Name: doc.Name, Storage: strings.TrimSuffix(doc.Storage, "/"+doc.Name), Catalog: doc.Catalog,
+		Database: doc.Database, Configuration: doc.Configuration}
 	if len(p.Configuration) == 0 {
 		p.Configuration = nil
 	}

@@ -84,9 +84,10 @@ func streamSpan(sig []sqlscan.Token, start, end int) (int, int, bool) {
 // use; a nil memo scans every time. Answers are shared: callers must not
 // change them.
 type scanMemo struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]scanAnswer
+	mu      sync.Mutex
+	max     int
+	m       map[string]scanAnswer
+	encoded map[string]encodedDataset // by dataset name, for Hash
 }
 
 type scanAnswer struct {

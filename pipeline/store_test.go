@@ -1,14 +1,19 @@
 package pipeline
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 )
 
 func storeDraft(t *testing.T, n int) *Pipeline {
@@ -98,7 +103,7 @@ func TestStoreWritesOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(q, loaded, ignoreMemo); d != "" {
+	if d := gocmp.Diff(q, loaded, ignoreMemo); d != "" {
 		t.Errorf("the folder differs from the draft (-draft +folder):\n%s", d)
 	}
 	// The target of a flow changes: the flow's file is written too.
@@ -111,7 +116,7 @@ func TestStoreWritesOnlyWhatChanged(t *testing.T) {
 	if loaded, err = Load(dir); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(q, loaded, ignoreMemo); d != "" {
+	if d := gocmp.Diff(q, loaded, ignoreMemo); d != "" {
 		t.Errorf("after the target changed (-draft +folder):\n%s", d)
 	}
 }
@@ -180,4 +185,60 @@ func TestPlainNameMatchesColumnRE(t *testing.T) {
 			t.Errorf("plainName(%q) = %v, columnRE says %v", s, plainName(s), columnRE.MatchString(s))
 		}
 	}
+}
+
+// hashByMarshal is the plain definition of Hash: json.Marshal of canonical.
+func hashByMarshal(t *testing.T, p *Pipeline) string {
+	t.Helper()
+	c := canonical{Format: hashFormat, Name: p.Name, Configuration: p.Configuration}
+	for _, d := range p.Datasets {
+		c.Datasets = append(c.Datasets, normalizeDataset(d))
+	}
+	c.Flows = append(c.Flows, p.Flows...)
+	if len(c.Configuration) == 0 {
+		c.Configuration = nil
+	}
+	slices.SortFunc(c.Datasets, func(a, b Dataset) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(c.Flows, func(a, b Flow) int { return cmp.Compare(a.Name, b.Name) })
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// TestHashSplicedMatchesMarshal: the spliced, remembered encoding hashes
+// exactly the bytes json.Marshal of the canonical form gives, with and
+// without a memo, before and after changes.
+func TestHashSplicedMatchesMarshal(t *testing.T) {
+	p := storeDraft(t, 5)
+	p.Configuration = map[string]string{"spark.sql.shuffle.partitions": "4", "a<b": "x&y"}
+	if _, err := p.PutDataset(Dataset{Name: "rich", Kind: MaterializedView, Query: "SELECT 1 AS a, '<tag>' AS b",
+		Comment: "c", PartitionBy: []string{"a"}, TableProperties: map[string]string{"k": "v"},
+		Expectations: []Expectation{{Name: "e", Condition: "a > 0", OnViolation: Drop}}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		got, err := p.Hash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := hashByMarshal(t, p); got != want {
+			t.Errorf("%s: Hash %s, json.Marshal gives %s", step, got, want)
+		}
+	}
+	check("no memo")
+	empty := &Pipeline{Name: "empty"}
+	if got, _ := empty.Hash(); got != hashByMarshal(t, empty) {
+		t.Error("empty pipeline hashes differently")
+	}
+	p.scans = newScanMemo(64)
+	check("memo, first")
+	check("memo, again")
+	if _, err := p.PutDataset(Dataset{Name: "rich", Kind: MaterializedView, Query: "SELECT 2 AS a"}); err != nil {
+		t.Fatal(err)
+	}
+	check("memo, after a change")
 }

@@ -115,6 +115,7 @@ func (p *Policy) check() []config.Problem {
 		add("production_parity", fmt.Sprintf("%q is not refuse or warn", p.ProductionParity),
 			"write refuse (promote stops when production's Spark minor version or table format differs from the sandbox's) or warn (it goes ahead with a warning)")
 	}
+	p.checkPrincipals(add)
 	rs, err := CompileRules(p.Rules, func(i int) int { return p.line(fmt.Sprintf("rules[%d]", i)) })
 	var re *RulesError
 	switch {

@@ -35,6 +35,8 @@ type Policy struct {
 	// ParityWarn.
 	ProductionParity string `yaml:"production_parity"`
 	Rules            []Rule `yaml:"rules"`
+	// Principals narrow the policy per principal (never widen it).
+	Principals map[string]Principal `yaml:"principals"`
 
 	file      string
 	sha       string

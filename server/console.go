@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,25 +12,20 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/console"
 )
 
-// consolePrincipal names whoever signs in to the console with the server's
-// HTTP token (or without one, on a loopback server that has none).
-const consolePrincipal = "http-token"
+// localPrincipal is who signs in to the console of a loopback server
+// without authentication (where /mcp is open too).
+const localPrincipal = "local"
 
 // mountConsole serves the web console at console.Path beside the MCP
-// endpoint. The console authenticates people itself (the token typed once
-// at sign-in, then a session cookie) and checks the Origin of every POST;
-// the guard here checks the Host header, against DNS rebinding.
+// endpoint. The console authenticates people itself (their token typed
+// once at sign-in, then a session cookie) and checks the Origin of every
+// POST; the guard here checks the Host header, against DNS rebinding.
 func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
-	token := s.settings.HTTP.Token()
-	authenticate := func(_ context.Context, credential string) (string, bool) {
-		if token == "" || subtle.ConstantTimeCompare([]byte(credential), []byte(token)) == 1 {
-			return consolePrincipal, true
-		}
-		return "", false
-	}
+	authenticate := func(context.Context, string) (string, bool) { return localPrincipal, true }
 	if g.authn != nil {
-		// With named clients or OAuth, a person signs in with their own
-		// token and decisions are attributed to its principal.
+		// A person signs in with a token /mcp accepts (a named client's,
+		// or an OAuth access token); decisions are attributed to its
+		// principal.
 		authenticate = func(ctx context.Context, credential string) (string, bool) {
 			p, ok := g.authn.verify(ctx, credential)
 			return p.Name, ok
@@ -46,7 +40,7 @@ func (s *Server) mountConsole(mux *http.ServeMux, g *httpGuard) error {
 		AuditPath:          s.settings.Audit.Path,
 		Authenticate:       authenticate,
 		Approvals:          approvals,
-		CredentialRequired: token != "" || g.authn != nil,
+		CredentialRequired: g.authn != nil,
 		Audit:              s.audit,
 		Chain:              auditChain{path: s.settings.Audit.Path},
 		Log:                s.log,

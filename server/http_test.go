@@ -38,7 +38,7 @@ func startRun(t *testing.T, o testOpts, ln net.Listener, stdin io.Reader, stdout
 		f = fakeFactory
 	}
 	go func() {
-		done <- Run(ctx, Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log,
+		done <- Run(ctx, Config{Settings: testSettings(t, o), Engines: f, Guard: noGuard{}, Audit: log, Policy: o.policy,
 			Version: "test", Listener: ln, Stdin: stdin, Stdout: stdout, Ready: func(a string) { ready <- a }})
 	}()
 	r := &running{log: log}

@@ -151,8 +151,15 @@ func (a *authenticator) metadata(st *config.Config) mcpserver.ProtectedResourceM
 // principalRule returns the rule that keeps the principal from calling the
 // tool, or "".
 func (s *Server) principalRule(p auth.Principal, tool string) string {
-	if !p.Allows(tool) {
+	switch {
+	case !p.Allows(tool):
 		return ruleScope
+	case !s.policy.PrincipalToolEnabled(p.Name, tool):
+		return rulePrincipalTool
 	}
 	return ""
 }
+
+// rulePrincipalTool is the audit rule of a call to a tool the policy
+// switches off for the principal.
+const rulePrincipalTool = "policy.principal.tools"

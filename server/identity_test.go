@@ -13,6 +13,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
+	"github.com/sdp-mcp/sdp-mcp/policy"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
@@ -118,5 +119,38 @@ func TestConversationInMeta(t *testing.T) {
 	recs := r.log.all()
 	if recs[len(recs)-1].Conversation != "chat-1" || recs[len(recs)-1].Principal != "alice" {
 		t.Fatalf("record %+v", recs[len(recs)-1])
+	}
+}
+
+func TestPrincipalPolicyOverHTTP(t *testing.T) {
+	pol, err := policy.Parse("p.yaml", []byte("version: 1\nprincipals:\n  bob:\n    tools: {list_sources: false}\n    limits: {calls_per_minute: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, testOpts{transport: "http", policy: pol,
+		clients: map[string]string{"alice": aliceToken, "bob": bobToken}}, ln, nil, nil)
+	url := "http://" + r.addr + Endpoint
+	alice := httpClient(t, url, map[string]string{"Authorization": "Bearer " + aliceToken})
+	bob := httpClient(t, url, map[string]string{"Authorization": "Bearer " + bobToken})
+	if got := listTools(t, bob); slices.Contains(got, "list_sources") || !slices.Contains(listTools(t, alice), "list_sources") {
+		t.Errorf("bob's tools: %v", got)
+	}
+	if _, err := callTool(bob, "list_sources", `{}`); err == nil || !strings.Contains(err.Error(), "principals.bob.tools.list_sources: false") {
+		t.Errorf("bob's list_sources: %v", err)
+	}
+	for i := range 2 {
+		res, err := callTool(bob, "list_pipelines", `{}`)
+		if err != nil || res.IsError != (i == 1) {
+			t.Errorf("bob's call %d at 1 call per minute: %v %v", i, err, res)
+		}
+	}
+	for range 3 {
+		if res, err := callTool(alice, "list_pipelines", `{}`); err != nil || res.IsError {
+			t.Errorf("alice: %v %v", err, res)
+		}
 	}
 }

@@ -44,11 +44,20 @@ const refill = time.Minute
 // allow takes a token from the session's bucket. When there is none, it
 // reports how long until there is one.
 func (l *rateLimiter) allow(session string) (ok bool, wait time.Duration) {
+	return l.allowAt(session, l.perMinute)
+}
+
+// allowAt is allow with the rate of the caller (a principal's lower limit
+// from the policy); perMinute < 1 means the limiter's own.
+func (l *rateLimiter) allowAt(session string, perMinute int) (ok bool, wait time.Duration) {
+	if perMinute < 1 || perMinute > l.perMinute {
+		perMinute = l.perMinute
+	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweep(now)
-	burst := float64(l.perMinute)
+	burst := float64(perMinute)
 	b := l.buckets[session]
 	if b == nil {
 		b = &bucket{tokens: burst, last: now}

@@ -310,6 +310,8 @@ func (s *Server) gate(ctx context.Context, id any, message any) error {
 		why = "this server runs in read-only mode"
 	case ruleToolOff:
 		why = "the server's policy switches it off (tools." + m.Params.Name + ": false)"
+	case rulePrincipalTool:
+		why = "the server's policy switches it off for " + who.Name + " (principals." + who.Name + ".tools." + m.Params.Name + ": false)"
 	case ruleScope:
 		why = "the access token of " + who.Name + " has no scope that allows it; ask the operator for a token with such a scope"
 	}

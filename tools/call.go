@@ -3,9 +3,12 @@ package tools
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,6 +20,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
@@ -41,6 +45,10 @@ type Outcome struct {
 	PipelineHash string
 	// Environment is sandbox or production when an engine was used.
 	Environment string
+	// Effect says what a completed call changed ("the declaration was
+	// saved"); empty for tools that change nothing. The server tells the
+	// agent when the call's outcome could not be audited.
+	Effect string
 }
 
 type outcomeKey struct{}
@@ -70,6 +78,37 @@ func (e *InfraError) Error() string { return e.Public }
 
 // Unwrap returns the cause.
 func (e *InfraError) Unwrap() error { return e.Err }
+
+// LogValue is what the server log records about the failure: the public
+// message and the whole cause chain (the agent sees only the public part,
+// with the same reference).
+func (e *InfraError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("public", e.Public), slog.String("cause", causeChain(e.Err)))
+}
+
+// newRef is a reference that ties a message the agent sees to the server
+// log entry holding the cause.
+func newRef() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// causeChain renders err and, for a Spark error, the server-side causes
+// Spark reported with it.
+func causeChain(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	var se *connect.SparkError
+	if errors.As(err, &se) {
+		for _, c := range se.Causes {
+			s += " | caused by " + c.ExceptionClass + ": " + c.Message
+		}
+	}
+	return s
+}
 
 // toolError is a failure reported to the agent as a tool error with a
 // decision other than rejected (denied, failed).
@@ -112,6 +151,9 @@ type meta struct {
 	// rules themselves once the guard has seen the bodies; for the others
 	// the rules run before the handler.
 	bodies bool
+	// effect says what the tool changed once it completed ("the
+	// declaration was saved"); empty for tools that change nothing.
+	effect string
 }
 
 // define builds a tool from typed input and output structs and a handler.
@@ -210,7 +252,7 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 		if c.failed {
 			o.Decision = audit.Failed
 		}
-		o.Summary = c.summary
+		o.Summary, o.Effect = c.summary, m.effect
 		o.Rules = mergeRules(o.Rules, c.rules)
 		return withWarnings(mcp.NewToolResultStructured(out, string(text)), c.warnings), nil
 	}
@@ -363,6 +405,16 @@ func progress(ctx context.Context, req mcp.CallToolRequest) func(engine.Progress
 // and deadlines pass through; anything else is an infrastructure failure
 // whose details stay in the server log.
 func engineErr(env string, err error) error {
+	var ue *engine.UnavailableError
+	if errors.As(err, &ue) {
+		// The engine is down: the agent learns what state things are in
+		// and whether to retry; the cause goes to the log with the record.
+		return &toolError{decision: audit.Failed, rule: "engine." + ue.Kind, msg: ue.Error()}
+	}
+	var oe *engine.OperatorError
+	if errors.As(err, &oe) {
+		return &toolError{decision: audit.Failed, rule: "engine.operator", msg: oe.Error()}
+	}
 	var ps pipeline.Problems
 	var ie *InfraError
 	var te *toolError

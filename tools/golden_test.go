@@ -63,6 +63,11 @@ func goldenCases() []goldenCase {
 		"orders_clean": {Definition: strings.Repeat("0", 64), Format: "delta", Rows: &rows, Columns: []connect.Column{
 			{Name: "id", Type: "int"}, {Name: "legacy_code", Type: "string", Nullable: true},
 			{Name: "total", Type: "decimal(20,2)"}}}}}
+	// In a parquet table whose id is a string: the metastore cannot retype
+	// it in place (a widening such as int → bigint it can).
+	inPlace := harnessOpts{production: true, prodTables: map[string]engine.TableState{
+		"orders_clean": {Definition: strings.Repeat("0", 64), Format: "parquet", Rows: &rows, Columns: []connect.Column{
+			{Name: "id", Type: "string", Nullable: true}, {Name: "total", Type: "decimal(20,2)", Nullable: true}}}}}
 	protected := changed
 	protected.policy = "version: 1\nfull_refresh_protected: [sales.orders_clean]\n"
 	return []goldenCase{
@@ -163,6 +168,7 @@ func goldenCases() []goldenCase {
 		{name: "no_production", setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
 		{name: "parity_refused", opts: prod42, setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
 		{name: "changed", opts: changed, setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
+		{name: "in_place_type_change", opts: inPlace, setup: validated, tool: "promote", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},
 
 		// plan_promotion
 		{name: "first", opts: prod, setup: validated, tool: "plan_promotion", args: `{"pipeline":"sales","pipeline_hash":"$HASH"}`},

@@ -207,7 +207,16 @@ func (h *Handler) engine(ctx context.Context, env string) (Engine, error) {
 	}
 	e, err := h.engines(ctx, ec)
 	if err != nil {
-		return nil, &InfraError{Public: "the " + env + " engine could not be started or reached", Err: err}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// An operator's problem, not a server bug: the agent is told so,
+		// the cause goes to the log under the reference it is given.
+		ref := newRef()
+		h.log.Error("the engine could not be started or reached", "environment", env, "ref", ref, "cause", causeChain(err))
+		return nil, &toolError{decision: audit.Failed, rule: "engine.unavailable", msg: fmt.Sprintf(
+			"the %s engine could not be started or reached; nothing was changed; an operator must check it "+
+				"(for the local sandbox: sdp-mcp sandbox status); the server log has the cause under ref %s", env, ref)}
 	}
 	e = limitedEngine{h: h, e: e}
 	h.started[env] = e

@@ -211,8 +211,10 @@ func inspector(e Engine) (Inspector, error) {
 }
 
 // parity compares the sandbox's and production's profiles under the
-// policy. Production must answer; a sandbox that cannot answer leaves the
-// comparison out (nil), which the plan reports as a warning.
+// policy. Production must answer. The sandbox is asked too; when it cannot
+// answer, its configured profile (environments.sandbox.spark and
+// table_format) stands in, and without one the comparison is left out
+// (nil), which the plan reports as a warning.
 func (h *Handler) parity(ctx context.Context, prod Engine) (*engine.Parity, error) {
 	pin, err := inspector(prod)
 	if err != nil {
@@ -222,21 +224,29 @@ func (h *Handler) parity(ctx context.Context, prod Engine) (*engine.Parity, erro
 	if err != nil {
 		return nil, engineErr(config.Production, err)
 	}
-	sb, err := h.engine(ctx, config.Sandbox)
+	sp, err := h.sandboxProfile(ctx)
 	if err != nil {
 		h.log.Warn("the sandbox's profile could not be read", "err", err)
-		return nil, nil
-	}
-	sin, err := inspector(sb)
-	if err != nil {
-		return nil, err
-	}
-	sp, err := sin.Profile(ctx)
-	if err != nil {
-		h.log.Warn("the sandbox's profile could not be read", "err", err)
-		return nil, nil
+		conf := h.cfg.Environments.Sandbox
+		if conf.Spark == "" || conf.TableFormat == "" {
+			return nil, nil
+		}
+		sp = engine.Profile{SparkVersion: conf.Spark, TableFormat: conf.TableFormat}
 	}
 	return engine.Compare(sp, pp, h.policy.ProductionParity), nil
+}
+
+// sandboxProfile asks the sandbox what it runs.
+func (h *Handler) sandboxProfile(ctx context.Context) (engine.Profile, error) {
+	sb, err := h.engine(ctx, config.Sandbox)
+	if err != nil {
+		return engine.Profile{}, err
+	}
+	in, err := inspector(sb)
+	if err != nil {
+		return engine.Profile{}, err
+	}
+	return in.Profile(ctx)
 }
 
 // dryRun validates pp on production: its problems are the pre-flight's.

@@ -56,6 +56,7 @@ func (h *Handler) promoteTool() (server.ServerTool, error) {
 	return define(h, meta{name: Promote, title: "Promote to production",
 		description: promoteDescription,
 		readOnly:    false, destructive: true, idempotent: false, openWorld: true, long: true, bodies: true,
+		effect: "the pipeline was promoted to production",
 	}, h.promote)
 }
 
@@ -152,6 +153,10 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	plan, err := h.promotionPlan(ctx, eng, pp, v, nil, parity, opts)
 	if err != nil {
 		return nil, err
+	}
+	if plan.Blocked() {
+		return nil, &toolError{decision: audit.Denied, rule: "promote.plan",
+			msg: "promote was refused and nothing ran: " + strings.Join(plan.Refusals, "; ") + "\n" + plan.Text()}
 	}
 	if parity != nil && !parity.Same {
 		c.warnings = append(c.warnings, parity.Differences...)

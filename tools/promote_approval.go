@@ -15,6 +15,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/approval"
 	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/auth"
+	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
@@ -134,7 +135,12 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 	if err != nil {
 		return &InfraError{Public: "the approval request could not be recorded", Err: err}
 	}
-	return &toolError{decision: audit.Denied, rule: ruleApprovalRequired, msg: approvalRequiredMessage(r)}
+	msg := approvalRequiredMessage(r)
+	if h.cfg.Transport == config.TransportHTTP {
+		msg = strings.Replace(msg, "\nOnce they have approved it", "\nOr they approve it in this server's web console, at /ui/approvals (signed in with a token other than yours)."+
+			"\nOnce they have approved it", 1)
+	}
+	return &toolError{decision: audit.Denied, rule: ruleApprovalRequired, msg: msg}
 }
 
 // approvalRequiredMessage tells the agent what to tell the person.

@@ -54,6 +54,9 @@ func (h *Handler) applyRules(ctx context.Context, c *call) error {
 		return nil
 	}
 	c.rulesDone = true
+	if err := h.checkPrincipal(ctx, c); err != nil {
+		return err
+	}
 	ds := h.policy.RuleSet().Evaluate(ctx, c.facts.request(c.req.Params.Name))
 	var denied []string
 	for _, d := range ds {

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
@@ -64,18 +63,6 @@ func idleWorker(ctx context.Context, url string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(sample{IdleRSSKB: rss, PeakRSSKB: maxRSSKB()})
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func maxRSSKB() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Maxrss
 }
 
 func currentRSSKB() (int64, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/guardrails"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
@@ -69,6 +70,13 @@ func (b *bench) declareAt(ctx context.Context, n int) (declareResult, error) {
 	if err := p.Save(filepath.Join(st.PipelinesDir(), p.Name)); err != nil {
 		return declareResult{}, err
 	}
+	// The real audit log, as `serve` opens it: two records per call,
+	// each synced to disk.
+	al, err := audit.OpenOptions(st.Audit.Path, audit.Options{MaxBytes: st.Audit.MaxBytes})
+	if err != nil {
+		return declareResult{}, err
+	}
+	defer al.Close()
 	srv, err := server.New(server.Config{
 		Settings: st,
 		Engines: func(context.Context, config.Environment) (tools.Engine, error) {
@@ -77,6 +85,7 @@ func (b *bench) declareAt(ctx context.Context, n int) (declareResult, error) {
 		Guard:   guard{env: sb},
 		Version: "scalebench",
 		Now:     fastClock(),
+		Audit:   al,
 	})
 	if err != nil {
 		return declareResult{}, err

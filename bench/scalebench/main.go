@@ -53,11 +53,13 @@ func main() {
 }
 
 type settings struct {
-	out          string
-	iters        int
-	declareCalls int
-	timeout      time.Duration
-	skipRun      bool
+	out            string
+	iters          int
+	declareCalls   int
+	timeout        time.Duration
+	previewTimeout time.Duration
+	skipRun        bool
+	declareOnly    bool
 }
 
 func run() error {
@@ -66,6 +68,8 @@ func run() error {
 	flag.IntVar(&c.iters, "iters", 3, "measured calls per side and measurement")
 	flag.IntVar(&c.declareCalls, "declare-calls", 200, "measured declare_table calls per draft size")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on each single call")
+	flag.DurationVar(&c.previewTimeout, "preview-timeout", 3*time.Minute, "bound on each preview (previews of deep lattices grow fast)")
+	flag.BoolVar(&c.declareOnly, "declare-only", false, "measure declare_table only (no Spark needed)")
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
 	maxTotal := flag.Duration("max", 90*time.Minute, "bound on the whole benchmark")
 	wsFlag := flag.String("workspace", "", "sandbox workspace (default: the shared bench workspace in the user cache)")
@@ -162,7 +166,8 @@ type result struct {
 	s                   *shape
 	cli, cold, re, prev []float64
 	coldA, coldD        []float64 // analysis and full dry-run within the cold validations
-	cliErr              string
+	reA, reD            []float64 // analysis and partial dry-run within the re-validations
+	cliErr, prevErr     string
 	reChecks            *engine.ValidationChecks
 	coldChecks          *engine.ValidationChecks
 }
@@ -197,9 +202,9 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		func() (*shape, error) { return chain(src, 25) },
 		func() (*shape, error) { return chain(src, 50) },
 		func() (*shape, error) { return chain(src, 100) },
+		func() (*shape, error) { return lattice(src, 4) },
 		func() (*shape, error) { return lattice(src, 6) },
-		func() (*shape, error) { return lattice(src, 10) },
-		func() (*shape, error) { return lattice(src, 14) },
+		func() (*shape, error) { return lattice(src, 8) },
 	} {
 		s, err := mk()
 		if err != nil {
@@ -212,17 +217,22 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		return nil, errors.New("the CLI accepted a missing spec file")
 	}
 	var results []*result
+	if b.cfg.declareOnly {
+		shapes, b.cfg.skipRun = nil, true
+	}
 	for _, s := range shapes {
 		r, err := b.shape(ctx, s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 		results = append(results, r)
+		b.partial(b.report(results, nil, 0, 0))
 	}
 	decl, err := b.declare(ctx)
 	if err != nil {
 		return nil, err
 	}
+	b.partial(b.report(results, decl, 0, 0))
 	var runGo, runCLI float64
 	if !b.cfg.skipRun {
 		if runGo, runCLI, err = b.fullRun(ctx, shapes[1]); err != nil {
@@ -230,6 +240,17 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		}
 	}
 	return b.report(results, decl, runGo, runCLI), nil
+}
+
+// partial writes the report so far to -out, so that a benchmark stopped
+// part way keeps what it measured (the final report replaces it).
+func (b *bench) partial(report []byte) {
+	if b.cfg.out == "" {
+		return
+	}
+	if err := os.WriteFile(b.cfg.out, append(report, []byte("\n(Partial: the benchmark did not finish.)\n")...), 0o644); err != nil {
+		b.log.Warn("writing the partial report", "err", err)
+	}
 }
 
 // shape measures one shape.
@@ -288,8 +309,9 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 		r.coldD = append(r.coldD, res.Checks.DryRunTime.Seconds())
 		b.log.Info("measured", "shape", s.name, "cli", r.cli, "cold", r.cold)
 	}
-	// Re-validations after one change, on the warm engine.
-	for i := 1; i <= b.cfg.iters; i++ {
+	// Re-validations after one change, on the warm engine (cheap: at
+	// least five).
+	for i := 1; i <= max(b.cfg.iters, 5); i++ {
 		q, err := changed(s.p, s.change, i)
 		if err != nil {
 			return nil, err
@@ -303,16 +325,24 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 			return nil, fmt.Errorf("re-validate: %w", err)
 		}
 		r.re, r.reChecks = append(r.re, t), res.Checks
+		r.reA = append(r.reA, res.Checks.AnalysisTime.Seconds())
+		r.reD = append(r.reD, res.Checks.DryRunTime.Seconds())
 	}
 	// Previews of the deepest dataset.
 	for i := 0; i < b.cfg.iters; i++ {
-		t, err := b.timed(ctx, func(ctx context.Context) error {
+		pctx, cancel := context.WithTimeout(ctx, b.cfg.previewTimeout)
+		t, err := b.timed(pctx, func(ctx context.Context) error {
 			res, err := eng.Preview(ctx, s.p, engine.PreviewRequest{Dataset: s.deepest, Limit: 10})
 			if err == nil && len(res.Rows) == 0 {
 				err = fmt.Errorf("preview of %s returned no rows", s.deepest)
 			}
 			return err
 		})
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(fmt.Sprint(err), "did not finish within") {
+			r.prevErr = fmt.Sprintf("did not finish within %s", b.cfg.previewTimeout)
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("preview: %w", err)
 		}
@@ -489,14 +519,18 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 		if x.cliErr != "" {
 			fmt.Fprintf(&r, "\nCLI dry-run of %s failed: `%s`\n", x.s.name, x.cliErr)
 		}
+		if x.prevErr != "" {
+			fmt.Fprintf(&r, "\nPreview of %s's deepest dataset %s.\n", x.s.name, x.prevErr)
+		}
 	}
 	fmt.Fprintln(&r, "\nWhere a cold validation's time goes (medians; the per-dataset analysis and the full SDP dry-run run side by side, "+
 		"the dry-run in a session of its own, as the CLI's does after its start-up):")
 	fmt.Fprintln(&r)
-	fmt.Fprintln(&r, "| shape | validate cold | analysis (stand-ins, plan check) | full dry-run through our client |")
-	fmt.Fprintln(&r, "|---|---:|---:|---:|")
+	fmt.Fprintln(&r, "| shape | validate cold | analysis (stand-ins, plan check) | full dry-run through our client | re-validate | its analysis | its partial dry-run (after the analysis) |")
+	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, x := range rs {
-		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f |\n", x.s.name, median(x.cold), median(x.coldA), median(x.coldD))
+		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", x.s.name, median(x.cold), median(x.coldA), median(x.coldD),
+			median(x.re), median(x.reA), median(x.reD))
 	}
 	fmt.Fprintln(&r, "\nGrowth with n (milliseconds per dataset, medians):")
 	fmt.Fprintln(&r)

@@ -79,7 +79,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.workspace, "workspace", "", "workspace directory (default $SDP_MCP_WORKSPACE, else $XDG_DATA_HOME/sdp-mcp or ~/.local/share/sdp-mcp)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newSandboxCmd(a), newServeCmd(a), newAuditCmd(a), newPolicyCmd(a), newSourcesCmd(a))
+	root.AddCommand(newSandboxCmd(a), newServeCmd(a), newAuditCmd(a), newPolicyCmd(a), newSourcesCmd(a), newEvalCmd(a))
 	root.AddCommand(newApproveCmds(a)...)
 	return root
 }

@@ -211,6 +211,9 @@ func newSandboxStatusCmd(a *app) *cobra.Command {
 			if v.LogPath == "" && rep.State != sandbox.StateStopped {
 				v.LogPath = rep.Paths.Log
 			}
+			if r, err := sandbox.ReadRestarts(rep.Workspace); err == nil && r.Count > 0 {
+				v.Restarts = &r
+			}
 			return v.write(a.stdout, asJSON)
 		},
 	}
@@ -236,6 +239,9 @@ type statusView struct {
 	LogPath         string     `json:"log_path,omitempty"`
 	Warehouse       string     `json:"warehouse,omitempty"`
 	PipelineStorage string     `json:"pipeline_storage,omitempty"`
+	// Restarts counts the restarts a supervising MCP server did after the
+	// sandbox stopped (none: omitted).
+	Restarts *sandbox.Restarts `json:"restarts,omitempty"`
 }
 
 func (v *statusView) fill(inst *sandbox.Instance, showToken bool) {
@@ -279,6 +285,10 @@ func (v *statusView) write(w io.Writer, asJSON bool) error {
 	add("log", v.LogPath)
 	add("warehouse", v.Warehouse)
 	add("pipeline_storage", v.PipelineStorage)
+	if r := v.Restarts; r != nil {
+		add("restarts", fmt.Sprintf("%d (last at %s: pid %d was gone, pid %d started)",
+			r.Count, r.LastAt.Format(time.RFC3339), r.LastPID, r.LastNewPID))
+	}
 	return writeFields(w, fields)
 }
 

@@ -140,7 +140,9 @@ const sandboxStartTimeout = 15 * time.Minute
 func engineFactory(st *config.Config, log *slog.Logger) tools.EngineFactory {
 	return func(ctx context.Context, env config.Environment) (tools.Engine, error) {
 		url := withToken(env.URL, env.Token())
+		var sup engine.Supervisor
 		if env.Local() {
+			sup = sandboxSupervisor{st: st, log: log}
 			// Starting the sandbox (installing pyspark on first use) can
 			// outlast the call that needs it; let it finish for the next.
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sandboxStartTimeout)
@@ -158,6 +160,9 @@ func engineFactory(st *config.Config, log *slog.Logger) tools.EngineFactory {
 			Sources:     env.Sources,
 			CallTimeout: st.Limits.CallTimeout.D(),
 			Logger:      log.With("environment", env.Name),
+			Environment: env.Name,
+			Supervisor:  sup,
+			OnRestart:   restartLogger(log),
 		})
 	}
 }
