@@ -40,7 +40,8 @@ OTHER_FORMAT := delta
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace, on
-# the default sandbox profile; then the end-to-end tests again on the other
+# the default sandbox profile; then the pipeline lifecycle test (validate,
+# runs, refreshes, two flows into one streaming table) again on the other
 # profile. Fails (never skips) when the engine cannot start. The web
 # console's browser tests leave their screenshots in bin/console-screenshots.
 test: lint check-generate docs-check functions-check fuzz-short node-tools browser python-mcp build
@@ -50,9 +51,8 @@ test: lint check-generate docs-check functions-check fuzz-short node-tools brows
 	SDP_MCP_TEST_WORKSPACE="$$ws" SDP_MCP_SCREENSHOTS="$${SDP_MCP_SCREENSHOTS:-$(CURDIR)/bin/console-screenshots}" \
 	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...; \
 	$(BIN) --workspace "$$ws" sandbox stop >/dev/null; \
-	echo "end-to-end tests on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
+	echo "pipeline lifecycle test on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
 	export SDP_MCP_TEST_WORKSPACE="$$ws2" SDP_MCP_TEST_SPARK=$(OTHER_SPARK) SDP_MCP_TEST_TABLE_FORMAT=$(OTHER_FORMAT); \
-	$(GO) test -race -tags integration -count=1 -timeout 20m ./e2e/; \
 	$(GO) test -race -tags integration -count=1 -timeout 10m -run '^TestPipelineLifecycle$$' ./engine/
 
 # pyspark of the default profile and of the other profile, with the
