@@ -412,7 +412,7 @@ func checkAudit(t *testing.T, sdpConfig, hash string) {
 	}
 	for _, want := range []string{"list_sources ok", "declare_table ok", "preview ok", "validate ok", "run ok",
 		"promote ok", "declare_table rejected", "promote allowed", "promote rejected",
-		"promote denied promote.approval_required", "promote ok promote.approved",
+		"promote pending promote.approval_required", "promote ok promote.approved",
 		"approval.requested stdio", "approval.approved cli", "approval.used stdio",
 		"preview denied rule.no-customer-names", "preview ok rule.wide-preview", "promote ok rule.production-call"} {
 		if count[want] == 0 {
