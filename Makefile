@@ -15,7 +15,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build run test test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser python-mcp e2e demo
+.PHONY: all build run test sandbox-install functions-check test-unit fuzz-short lint generate check-generate bench tools clean docs docs-check node-tools browser python-mcp e2e demo
 
 all: build
 
@@ -32,18 +32,41 @@ run: build
 	$(BIN) sandbox samples
 	$(BIN) serve --transport http --listen 127.0.0.1:8765
 
+# The other sandbox profile CI runs the end-to-end tests on (the default
+# profile runs everything).
+OTHER_SPARK := 4.2
+OTHER_FORMAT := delta
+
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
-# Connect server started by our own launcher in a throwaway workspace.
-# Fails (never skips) when the engine cannot start. The web console's
-# browser tests leave their screenshots in bin/console-screenshots.
-test: lint check-generate docs-check fuzz-short node-tools browser python-mcp build
+# Connect server started by our own launcher in a throwaway workspace, on
+# the default sandbox profile; then the pipeline lifecycle test (validate,
+# runs, refreshes, two flows into one streaming table) again on the other
+# profile. Fails (never skips) when the engine cannot start. The web
+# console's browser tests leave their screenshots in bin/console-screenshots.
+test: lint check-generate docs-check functions-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
-	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
-	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws"' EXIT; \
-	$(BIN) sandbox install; \
+	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); ws2=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
+	trap '$(BIN) --workspace "$$ws" sandbox stop >/dev/null 2>&1 || true; $(BIN) --workspace "$$ws2" sandbox stop >/dev/null 2>&1 || true; rm -rf "$$ws" "$$ws2"' EXIT; \
 	SDP_MCP_TEST_WORKSPACE="$$ws" SDP_MCP_SCREENSHOTS="$${SDP_MCP_SCREENSHOTS:-$(CURDIR)/bin/console-screenshots}" \
-	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...
+	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...; \
+	$(BIN) --workspace "$$ws" sandbox stop >/dev/null; \
+	echo "pipeline lifecycle test on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
+	export SDP_MCP_TEST_WORKSPACE="$$ws2" SDP_MCP_TEST_SPARK=$(OTHER_SPARK) SDP_MCP_TEST_TABLE_FORMAT=$(OTHER_FORMAT); \
+	$(GO) test -race -tags integration -count=1 -timeout 10m -run '^TestPipelineLifecycle$$' ./engine/
+
+# pyspark of the default profile and of the other profile, with the
+# default format's pinned connector jars, into the cache (idempotent; a
+# filled cache needs no network).
+sandbox-install: build
+	$(BIN) sandbox install
+	$(BIN) sandbox install --spark $(OTHER_SPARK) --table-format $(OTHER_FORMAT)
+
+# Fails when the guard's per-line built-in function and keyword lists
+# (guardrails/spark_*.go) differ from what each installed Spark line
+# reports; `go run ./cmd/genfunctions` rewrites them.
+functions-check: sandbox-install
+	$(GO) run ./cmd/genfunctions -check
 
 # The pinned Node tools of the end-to-end tests (MCP Inspector, conformance
 # suite; Node 22 from npm when the system Node is older), cached outside the

@@ -243,10 +243,22 @@ func (l *Log) loadFromRotated() error {
 	return nil
 }
 
+// ErrWrite is wrapped by every error of [Log.Write]: the record is not in
+// the log (a full disk, an I/O error, a log that cannot be read back).
+var ErrWrite = errors.New("audit record not written")
+
 // Write appends r as one line and syncs it to disk, after setting its
 // Seq and Prev. On any failure the file is cut back to its last whole
-// record and the error returned: the record is not in the log.
+// record and an error wrapping [ErrWrite] returned: the record is not in
+// the log.
 func (l *Log) Write(r Record) error {
+	if err := l.write(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrWrite, err)
+	}
+	return nil
+}
+
+func (l *Log) write(r Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {

@@ -267,8 +267,10 @@ func countAudit(t *testing.T, path string) (ok, repairs int) {
 }
 
 // TestAuditOnAFullDisk puts the audit log on a 64 KiB tmpfs: calls
-// succeed until the disk is full, then are refused; no refusal leaves a
-// torn record; once space returns, calls succeed again and `audit verify`
+// succeed until the disk is full, then are refused with a tool error that
+// says what happened to the call and that the operator must fix the log
+// (never a JSON-RPC error, never the log's path); no refusal leaves a torn
+// record; once space returns, calls succeed again and `audit verify`
 // passes.
 func TestAuditOnAFullDisk(t *testing.T) {
 	fs := smallfs.Mount(t, 64<<10)
@@ -282,21 +284,32 @@ func TestAuditOnAFullDisk(t *testing.T) {
 	defer s.kill()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	okCalls, refused := 0, 0
+	// The two refusals: the "allowed" record failed (nothing ran), or the
+	// outcome record failed (the declaration stands).
+	const (
+		notRun    = "declare_table was refused because the audit log could not be written: nothing ran. "
+		noOutcome = "declare_table: the declaration was saved in the draft; its outcome could not be recorded in the audit log, so its result is withheld. "
+		operator  = "The server's operator must free space for the audit log or repair it (ref "
+	)
+	okCalls, refused := 0, map[string]int{}
 	var refusal string
-	for i := 0; i < 100 && refused < 20; i++ {
-		_, isErr, err := s.call(ctx, "declare_table", declareArgs(fmt.Sprintf("d%d", i%5), i, 500+(i*397)%3000))
+	for i := 0; i < 100 && refused[notRun] < 20; i++ {
+		out, isErr, err := s.call(ctx, "declare_table", declareArgs(fmt.Sprintf("d%d", i%5), i, 500+(i*397)%3000))
 		switch {
-		case err == nil && !isErr:
-			okCalls++
 		case err != nil:
-			refused++
-			refusal = err.Error()
-			if !strings.Contains(refusal, "the audit log could not be written") {
-				t.Fatalf("call %d: unexpected refusal: %v", i, err)
-			}
+			t.Fatalf("call %d: a JSON-RPC error on a full disk: %v", i, err)
+		case !isErr:
+			okCalls++
 		default:
-			t.Fatalf("call %d: tool error on a full disk", i)
+			refusal, _ = out["error"].(string)
+			kind := notRun
+			if strings.HasPrefix(refusal, noOutcome) {
+				kind = noOutcome
+			}
+			if !strings.HasPrefix(refusal, kind) || !strings.Contains(refusal, operator) || strings.Contains(refusal, fs.Dir) {
+				t.Fatalf("call %d: unexpected refusal: %q", i, refusal)
+			}
+			refused[kind]++
 		}
 		data, rerr := os.ReadFile(logPath)
 		if rerr != nil {
@@ -306,8 +319,8 @@ func TestAuditOnAFullDisk(t *testing.T) {
 			t.Fatalf("call %d left a torn record: ...%q", i, data[max(0, len(data)-60):])
 		}
 	}
-	if okCalls == 0 || refused < 20 {
-		t.Fatalf("%d calls succeeded, %d refused: the disk did not fill", okCalls, refused)
+	if okCalls == 0 || refused[notRun] < 20 {
+		t.Fatalf("%d calls succeeded, %d refused: the disk did not fill", okCalls, refused[notRun])
 	}
 	before, err := auditVerify(t, "--path", logPath)
 	if err != nil {
@@ -323,8 +336,8 @@ func TestAuditOnAFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify after space returned: %v\n%s", err, after)
 	}
-	t.Logf("64 KiB audit filesystem: %d calls succeeded, then %d refused (%q); verify on the full disk:\n%safter space returned:\n%s",
-		okCalls, refused, refusal, before, after)
+	t.Logf("64 KiB audit filesystem: %d calls succeeded, then %d refused before running and %d after saving (last: %q); verify on the full disk:\n%safter space returned:\n%s",
+		okCalls, refused[notRun], refused[noOutcome], refusal, before, after)
 }
 
 // lastLines is the first and the last n lines of s.

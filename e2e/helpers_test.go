@@ -22,6 +22,7 @@ import (
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
+	"github.com/sdp-mcp/sdp-mcp/internal/sparktest"
 )
 
 var (
@@ -190,7 +191,7 @@ func startPrivateSandbox(t *testing.T, ctx context.Context) *sandbox.Instance {
 	ws := t.TempDir()
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	begin := time.Now()
-	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g", Logger: log})
+	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g", Logger: log, Profile: sparktest.Profile()})
 	if err != nil {
 		t.Fatalf("starting the private Spark Connect server: %v", err)
 	}

@@ -210,7 +210,14 @@ http:
 		t.Fatalf("legacy promote without elicitation: %+v", rs[0])
 	}
 
-	checkIdentityAudit(t, filepath.Join(dir, "ws", "audit", "audit.jsonl"), id[1])
+	auditPath := filepath.Join(dir, "ws", "audit", "audit.jsonl")
+	checkIdentityAudit(t, auditPath, id[1])
+	// SDP_MCP_E2E_KEEP_AUDIT=FILE keeps a copy of the audit log to read.
+	if keep := os.Getenv("SDP_MCP_E2E_KEEP_AUDIT"); keep != "" {
+		if b, err := os.ReadFile(auditPath); err == nil {
+			_ = os.WriteFile(keep, b, 0o600)
+		}
+	}
 }
 
 // checkIdentityAudit reads the audit log back: every call names its

@@ -135,14 +135,19 @@ environments:
     catalog: spark_catalog
     schema: %s
     storage: file://%s
+    spark: "%s"
+    table_format: %s
   production:
     url: sc://127.0.0.1:%d/
     token_env: E2E_PROD_TOKEN
     catalog: spark_catalog
     schema: %s
     storage: file://%s
+    spark: "%s"
+    table_format: %s
 policy: policy.yaml
-`, shared.Port, dev, filepath.Join(dir, "sandbox-storage"), prod.Port, prodSchema, filepath.Join(dir, "prod-storage")))
+`, shared.Port, dev, filepath.Join(dir, "sandbox-storage"), shared.Profile.Spark, shared.Profile.Format,
+		prod.Port, prodSchema, filepath.Join(dir, "prod-storage"), prod.Profile.Spark, prod.Profile.Format))
 	// The policy: the same sources in both environments, datasets written
 	// only where the configuration says, one deny and one warn rule.
 	writeFile(t, dir, "policy.yaml", fmt.Sprintf(`version: 1

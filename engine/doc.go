@@ -20,7 +20,7 @@
 // when it was idle for a minute (a session whose lockdown cannot be
 // confirmed is dropped, never used). Queries for an agent (analysis,
 // previews, listings, expectation counts) run in a session of that agent's
-// own, one per MCP session ([WithAgentSession]), released after 15 idle
+// own, one per conversation of a principal ([WithAgentSession]), released after 15 idle
 // minutes; each dry-run and run gets a session of its own from
 // CreateDataflowGraph to the end of the run, released afterwards (which is
 // also what stops a cancelled run on the server). When the server loses a
@@ -71,8 +71,9 @@
 // An engine on the local sandbox has a [Supervisor] (Config.Supervisor):
 // the engine looks at the server's process every two seconds and before
 // every call, and restarts a server that is gone before the next call that
-// needs it (three attempts, with growing waits, each reported to
-// Config.OnRestart). A call in flight when the process went ends with an
+// needs it, or at once when a call saw it go (three attempts, with growing
+// waits, each reported to Config.OnRestart). A call in flight when the
+// process went ends with an
 // [UnavailableError] of kind stopped (a run: a RunResult whose failure is
 // ENGINE_STOPPED, listing what completed): it says what state the pipeline
 // is in and that retrying is safe. A remote engine that does not answer is

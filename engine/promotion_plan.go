@@ -430,13 +430,14 @@ func DiffColumns(before, after []connect.Column, nullableStore bool) []ColumnCha
 	return out
 }
 
-// inPlaceChange describes the first column position whose type changes,
-// comparing by position as the metastore does (a removed column shifts the
-// ones after it), or returns "" when every existing position keeps its
-// type (columns only added at the end).
+// inPlaceChange describes the first column position whose type changes
+// other than by a widening (int → bigint works in place), comparing by
+// position as the metastore does (a removed column shifts the ones after
+// it), or returns "" when every existing position keeps a compatible type
+// (columns only added at the end, widenings).
 func inPlaceChange(before, after []connect.Column) string {
 	for i := 0; i < len(before) && i < len(after); i++ {
-		if b, a := before[i], after[i]; !strings.EqualFold(b.Type, a.Type) {
+		if b, a := before[i], after[i]; !strings.EqualFold(b.Type, a.Type) && !widens(b.Type, a.Type) {
 			return fmt.Sprintf("column %d would change from %s %s to %s %s", i+1, b.Name, b.Type, a.Name, a.Type)
 		}
 	}

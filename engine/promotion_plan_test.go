@@ -176,6 +176,13 @@ func TestBuildPlan(t *testing.T) {
 	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "totals: column 2 would change from total double to total float") {
 		t.Errorf("retyped parquet column: refusals %q", plan.Refusals)
 	}
+	// A widening works in place.
+	in.Tables["totals"] = TableState{Definition: def, Format: "parquet", Columns: []connect.Column{
+		{Name: "id", Type: "int", Nullable: true}, {Name: "total", Type: "double", Nullable: true}}}
+	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "double", Nullable: true}}
+	if plan, _ = BuildPlan(in); len(plan.Refusals) != 0 {
+		t.Errorf("int → bigint in place: refusals %q", plan.Refusals)
+	}
 
 	// A table this server never wrote is replaced: its definition is unknown.
 	in.Tables["totals"] = TableState{Columns: in.Columns["totals"]}

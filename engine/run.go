@@ -78,7 +78,7 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 	})
 	var stopped *UnavailableError
 	if failed != nil && e.sup != nil && !e.cfg.Supervisor.Alive() {
-		e.sup.gone.Store(true)
+		e.restartSoon(ctx)
 		err = &UnavailableError{Kind: KindStopped, Environment: e.envName(), Waited: time.Since(started), Err: failed}
 	}
 	if errors.As(err, &stopped) && stopped.Kind == KindStopped {
@@ -478,6 +478,6 @@ func (e *Engine) stoppedRun(p *pipeline.Pipeline, g *pipeline.Graph, order []str
 			"(a table write that was cut is not committed, and streaming tables resume from their last committed checkpoint); "+
 			"the pipeline draft is unchanged",
 			stopped.Environment, stopped.Waited.Round(100*time.Millisecond), state),
-		Hint: "retrying is safe: run again; the next call restarts the engine (this takes about half a minute)"}
+		Hint: "retrying is safe: run again; the engine is being restarted (a minute or so) and the next call waits for it"}
 	return res
 }

@@ -74,7 +74,8 @@ func (e *UnavailableError) Error() string {
 	switch e.Kind {
 	case KindStopped:
 		return fmt.Sprintf("the %s engine stopped while the call ran (its process is gone, after %s): nothing "+
-			"this call did was committed and the pipeline draft is unchanged; retrying is safe: the next call restarts the engine",
+			"this call did was committed and the pipeline draft is unchanged; retrying is safe: the engine is being restarted "+
+			"(a minute or so) and the next call waits for it",
 			e.Environment, waited)
 	case KindRestartFailed:
 		return fmt.Sprintf("the %s engine is gone and could not be restarted (%d attempts over %s); "+
@@ -189,6 +190,16 @@ func (e *Engine) ensure(ctx context.Context) error {
 	return &UnavailableError{Kind: KindRestartFailed, Environment: e.envName(), Waited: time.Since(began), Err: last}
 }
 
+// restartSoon marks the supervised server gone and starts restarting it
+// now, in the background, rather than when the next call comes: a call
+// that saw the server die has told its agent to retry, and the retry then
+// waits for less. The restart is tied to ctx's values (the audit of the
+// call that saw it), not to its end.
+func (e *Engine) restartSoon(ctx context.Context) {
+	e.sup.gone.Store(true)
+	go func() { _ = e.ensure(context.WithoutCancel(ctx)) }()
+}
+
 // dropSessions closes every agent session (they belong to a server that is
 // gone).
 func (e *Engine) dropSessions() {
@@ -218,8 +229,8 @@ func (e *Engine) unavailable(ctx context.Context, err error, started time.Time) 
 		if e.cfg.Supervisor.Alive() {
 			return e.operatorError(err)
 		}
-		e.sup.gone.Store(true)
 		e.log.Warn("the engine's local server stopped during a call", "environment", e.envName(), "err", err)
+		e.restartSoon(ctx)
 		return &UnavailableError{Kind: KindStopped, Environment: e.envName(), Waited: time.Since(started), Err: err}
 	}
 	if connect.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {

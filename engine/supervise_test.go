@@ -99,13 +99,30 @@ func TestUnavailable(t *testing.T) {
 	sup.mu.Lock()
 	sup.alive = false
 	sup.mu.Unlock()
+	e.sup.restartMu.Lock() // hold the restart until the call's error is checked
 	err := e.unavailable(ctx, transient, time.Now().Add(-3*time.Second))
 	var ue *UnavailableError
 	if !errors.As(err, &ue) || ue.Kind != KindStopped || !e.sup.gone.Load() {
 		t.Fatalf("supervised, gone: %v", err)
 	}
+	e.sup.restartMu.Unlock()
 	if msg := err.Error(); !strings.Contains(msg, "the sandbox engine stopped while the call ran") || !strings.Contains(msg, "retrying is safe") {
 		t.Errorf("message: %s", msg)
+	}
+	// The restart begins at once, without waiting for the next call.
+	for deadline := time.Now().Add(5 * time.Second); !sup.Alive(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no restart began after the server stopped during a call")
+		}
+	}
+	if err := e.ensure(ctx); err != nil {
+		t.Fatalf("ensure after the background restart: %v", err)
+	}
+	sup.mu.Lock()
+	restarts := sup.restarts
+	sup.mu.Unlock()
+	if restarts != 1 {
+		t.Errorf("%d restarts, want 1", restarts)
 	}
 
 	// A remote server that does not answer: named with its URL, without the token.

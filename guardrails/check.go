@@ -67,7 +67,7 @@ func Check(body string, opts CheckOptions) (rep *Report) {
 			"flatten the query: move nested subqueries into CTEs (WITH name AS (...)) and reference them by name")
 	}
 	checkShape(c, toks)
-	ck := &checker{c: c, w: w, opts: &opts}
+	ck := &checker{c: c, w: w, opts: &opts, fns: functionsFor(opts.SparkLine)}
 	ck.relations(res, rep)
 	ck.functions(res, rep)
 	rep.Findings = c.finish()
@@ -284,9 +284,10 @@ type checker struct {
 	c       *collector
 	w       *work
 	opts    *CheckOptions
-	allowed string     // summary of what may be read, built on first use
-	parts   []string   // store of the report's source name parts
-	globs   [][]string // AllowedSources split and lower-cased, built on first use
+	fns     *lineFunctions // the target Spark line's built-ins
+	allowed string         // summary of what may be read, built on first use
+	parts   []string       // store of the report's source name parts
+	globs   [][]string     // AllowedSources split and lower-cased, built on first use
 }
 
 func (k *checker) allowedSummary() string {

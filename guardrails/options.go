@@ -33,6 +33,9 @@ type CheckOptions struct {
 	MaxBytes int
 	// MaxDepth caps parenthesis nesting (0: DefaultMaxDepth).
 	MaxDepth int
+	// SparkLine ("4.2") selects the built-in functions the target Spark
+	// line has; empty allows only those every supported line has.
+	SparkLine string
 	// Functions narrows the built-ins a body may call (the policy file's
 	// functions.allow and functions.deny); nil allows every built-in that is
 	// not always denied.

@@ -117,7 +117,7 @@ func (k *checker) source(r *sqlscan.Relation, rep *Report) srcSeen {
 }
 
 func (k *checker) tableFunction(r *sqlscan.Relation, got string, at lazyPos) {
-	if tableFunctions[strings.ToLower(r.Function)] {
+	if k.fns.tables[strings.ToLower(r.Function)] {
 		return
 	}
 	if k.c.room(RuleTableFunction) {
@@ -258,14 +258,14 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 			continue // reported as sql.identifier_clause
 		}
 		fp := k.opts.Functions
-		if _, denied := deniedFunctions[last]; !denied && builtinSet[last] && len(f.Name) == 1 && fp.allows(last) {
+		if _, denied := deniedFunctions[last]; !denied && k.fns.builtins[last] && len(f.Name) == 1 && fp.allows(last) {
 			seen[full] = true
 			continue // the common case, decided without formatting anything
 		}
 		seen[full] = false
 		got := k.c.body[f.Start.Offset:f.End.Offset]
 		at := lazyPos(f.Start)
-		if builtinSet[last] && !fp.allows(last) {
+		if k.fns.builtins[last] && !fp.allows(last) {
 			if k.c.room(RuleFunctionPolicy) {
 				k.c.add(RuleFunctionPolicy, f.Start, f.End, got,
 					fmt.Sprintf("function %s at %s is not allowed by the server's policy", quote(full), at), fp.hint(last))
@@ -283,7 +283,7 @@ func (k *checker) functions(res *sqlscan.Result, rep *Report) {
 		builtinQualified := len(f.Name) == 1 ||
 			len(f.Name) == 2 && strings.EqualFold(f.Name[0], "builtin") ||
 			len(f.Name) == 3 && strings.EqualFold(f.Name[0], "system") && strings.EqualFold(f.Name[1], "builtin")
-		if builtinQualified && builtinSet[last] {
+		if builtinQualified && k.fns.builtins[last] {
 			seen[full] = true
 			continue
 		}

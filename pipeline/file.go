@@ -39,8 +39,11 @@ type fileHeader struct {
 	ClusterBy       []string          `json:"cluster_by,omitempty"`
 	TableProperties map[string]string `json:"table_properties,omitempty"`
 	Schema          string            `json:"schema,omitempty"`
-	Expectations    []Expectation     `json:"expectations,omitempty"`
-	SHA256          string            `json:"sha256"`
+	// TableFormat is the environment's table format the statement was
+	// rendered with (USING); it is not part of the declaration.
+	TableFormat  string        `json:"table_format,omitempty"`
+	Expectations []Expectation `json:"expectations,omitempty"`
+	SHA256       string        `json:"sha256"`
 }
 
 func datasetHeader(d Dataset) fileHeader {
@@ -55,9 +58,11 @@ func (h fileHeader) dataset() Dataset {
 		Schema: h.Schema, Expectations: h.Expectations})
 }
 
-// datasetFile renders the whole generated file for d.
-func datasetFile(d Dataset) ([]byte, error) {
-	return encodeFile(datasetHeader(d), datasetStatement(d).text(d.Query))
+// datasetFile renders the whole generated file for d in the table format.
+func datasetFile(d Dataset, format string) ([]byte, error) {
+	h := datasetHeader(d)
+	h.TableFormat = format
+	return encodeFile(h, datasetStatement(d, format).text(d.Query))
 }
 
 // flowFile renders the whole generated file for f appending to target.
@@ -142,13 +147,13 @@ func cutBody(stmt string, st statement) (string, bool) {
 func parseDatasetFile(h fileHeader, stmt string) (Dataset, bool) {
 	d := h.dataset()
 	if d.Kind == StreamingTable {
-		if _, ok := cutBody(stmt, datasetStatement(d)); ok {
+		if _, ok := cutBody(stmt, datasetStatement(d, h.TableFormat)); ok {
 			return d, true // no body: fed by flows
 		}
 	}
 	probe := d
 	probe.Query = "x" // any body selects the AS shape
-	body, ok := cutBody(stmt, datasetStatement(probe))
+	body, ok := cutBody(stmt, datasetStatement(probe, h.TableFormat))
 	d.Query = body
 	return d, ok
 }

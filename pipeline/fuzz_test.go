@@ -22,7 +22,7 @@ func FuzzFileRoundTrip(f *testing.F) {
 		if len(validateDataset(d)) > 0 {
 			return
 		}
-		data, err := datasetFile(d)
+		data, err := datasetFile(d, "delta")
 		if err != nil {
 			t.Fatal(err)
 		}

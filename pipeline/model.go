@@ -60,6 +60,11 @@ type Pipeline struct {
 	// Storage is the storage root of the environment, a URI; SDP keeps
 	// this pipeline's checkpoints and metadata under StoragePath.
 	Storage string `json:"storage"`
+	// TableFormat is the environment's table format (delta, iceberg,
+	// parquet): materialized views and streaming tables are rendered with
+	// USING <format>. Empty leaves it to the server's default. Like
+	// Catalog, it comes from the environment config, never from an agent.
+	TableFormat string `json:"table_format,omitempty"`
 	// Configuration holds Spark confs set for every flow of the pipeline.
 	Configuration map[string]string `json:"configuration,omitempty"`
 	// Datasets are the declared datasets.

@@ -76,7 +76,7 @@ func (p *Pipeline) Files() ([]File, error) {
 	}
 	files := []File{{Path: SpecFile, Content: spec}}
 	for _, d := range p.Datasets {
-		data, err := datasetFile(d)
+		data, err := datasetFile(d, p.TableFormat)
 		if err != nil {
 			return nil, err
 		}
@@ -258,6 +258,9 @@ func Load(dir string) (*Pipeline, error) {
 			ps = append(ps, *editedFile(rel, "its statement is not the one sdp-mcp writes for this declaration"))
 			broken[h.Name] = true
 			continue
+		}
+		if h.TableFormat != "" {
+			p.TableFormat = h.TableFormat
 		}
 		p.Datasets = append(p.Datasets, d)
 	}

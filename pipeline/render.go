@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -69,12 +70,14 @@ func (s statement) text(body string) string {
 // RenderDataset returns the SDP SQL statement that defines d, without the
 // file header. The agent's body appears only inside
 // "SELECT * FROM (\n<body>\n) AS `<name>`", followed by the filters of d's
-// drop and fail expectations.
-func RenderDataset(d Dataset) (string, error) {
+// drop and fail expectations. format is the environment's table format
+// (USING <format> on materialized views and streaming tables); "" leaves
+// it to the server's default.
+func RenderDataset(d Dataset, format string) (string, error) {
 	if ps := validateDataset(d); len(ps) > 0 {
 		return "", ps
 	}
-	return datasetStatement(d).text(d.Query), nil
+	return datasetStatement(d, format).text(d.Query), nil
 }
 
 // RenderFlow returns the SDP SQL statement that defines f, without the file
@@ -94,7 +97,7 @@ func RenderFlow(f Flow, target Dataset) (string, error) {
 	return flowStatement(f, target).text(f.Query), nil
 }
 
-func datasetStatement(d Dataset) statement {
+func datasetStatement(d Dataset, format string) statement {
 	c := clauses()
 	var b strings.Builder
 	switch d.Kind {
@@ -110,6 +113,9 @@ func datasetStatement(d Dataset) statement {
 		b.WriteString(" (\n  " + d.Schema + "\n)")
 	}
 	b.WriteByte('\n')
+	if format != "" && d.Kind != TemporaryView && formatRE.MatchString(format) {
+		b.WriteString("USING " + format + "\n")
+	}
 	if c.Comment && d.Comment != "" {
 		b.WriteString("COMMENT " + quoteString(d.Comment) + "\n")
 	}
@@ -196,6 +202,9 @@ func failMessage(e Expectation, dataset, flow string) string {
 }
 
 // quoteIdents renders columns as `a`, `b`.
+// formatRE is what a table format name may look like in USING.
+var formatRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
 func quoteIdents(cols []string) string {
 	q := make([]string, len(cols))
 	for i, c := range cols {

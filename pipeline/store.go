@@ -173,7 +173,7 @@ func saveChanged(old, p *Pipeline, dir string) error {
 		oldDatasets[d.Name] = d
 	}
 	for _, d := range p.Datasets {
-		if o, ok := oldDatasets[d.Name]; !ok || !sameDataset(o, d) {
+		if o, ok := oldDatasets[d.Name]; !ok || !sameDataset(o, d) || old.TableFormat != p.TableFormat {
 			changed[d.Name] = true
 		}
 	}
@@ -199,7 +199,7 @@ func saveChanged(old, p *Pipeline, dir string) error {
 	}
 	for _, d := range p.Datasets {
 		if changed[d.Name] {
-			data, err := datasetFile(d)
+			data, err := datasetFile(d, p.TableFormat)
 			if err != nil {
 				return err
 			}

@@ -224,3 +224,28 @@ func TestPromoteApprovalExpired(t *testing.T) {
 		t.Fatalf("%d expiry records", expired)
 	}
 }
+
+// TestApprovalEventNotRecorded: an approval whose event cannot be written
+// to the audit log stops promote with a tool error for the operator, not a
+// JSON-RPC error, and nothing reaches production.
+func TestApprovalEventNotRecorded(t *testing.T) {
+	log := newMemAudit()
+	s := newTestServer(t, testOpts{productionURL: "sc://prod.example.com/"}, log)
+	c := elicitingClient(t, s, false, &answer{action: mcp.ElicitationResponseActionAccept, content: map[string]any{"approve": true}})
+	hash := validated(t, c, "SELECT 1 AS one")
+	log.failEvents = true
+	res, err := promote(c, hash)
+	if err != nil {
+		t.Fatalf("a JSON-RPC error for an audit log that cannot be written: %v", err)
+	}
+	text := resultText(res)
+	if !res.IsError || !strings.HasPrefix(text, "promote stopped because the audit log could not be written: one of its steps could not be recorded, so it went no further. ") ||
+		!strings.Contains(text, "operator must free space for the audit log or repair it") || strings.Contains(text, "/var/log") {
+		t.Fatalf("result (isError %v): %s", res.IsError, text)
+	}
+	for _, r := range log.all() {
+		if r.Tool == "promote" && r.Decision == audit.OK {
+			t.Errorf("promote completed: %+v", r)
+		}
+	}
+}

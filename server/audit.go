@@ -34,7 +34,8 @@ var errAudit = errors.New("audit log write failed")
 // rate limit (a tool error, audited as denied), audits the call (an "allowed"
 // record before the tool has any effect, the outcome after), recovers from
 // panics, and replaces infrastructure errors with a sanitized message. A
-// call whose audit record cannot be written fails.
+// call whose audit record cannot be written is refused with a tool error
+// (see [Server.auditFailed]).
 func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		start := time.Now()
@@ -50,9 +51,7 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 			msg := rateMessage(min(perMinute, s.rate.perMinute), wait)
 			rec.Decision, rec.Rules, rec.Summary = audit.Denied, []string{ruleRate}, msg
 			if werr := s.audit.Write(rec); werr != nil {
-				ref := newRef()
-				s.log.Error("audit log write failed", "ref", ref, "tool", req.Params.Name, "err", werr)
-				return nil, &callError{msg: fmt.Sprintf("internal error (ref %s): the audit log could not be written, so the call was not run", ref)}
+				return s.auditFailed(req.Params.Name, "denied", werr, notRun(req.Params.Name)), nil
 			}
 			return mcp.NewToolResultError(msg), nil
 		}
@@ -72,33 +71,85 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 		rec.Time = time.Now()
 		rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 		rec.PipelineHash, rec.Environment = o.PipelineHash, o.Environment
-		if err != nil {
+		// What the agent is told if the outcome cannot be recorded.
+		unrecorded := ""
+		switch {
+		case errors.Is(err, errAudit) || errors.Is(err, audit.ErrWrite):
+			// The "allowed" record was not written, and nothing ran; or an
+			// event of the call was not, and the call stopped there. The
+			// refusal is recorded if the log takes it.
+			record, what := "allowed", notRun(req.Params.Name)
+			if !errors.Is(err, errAudit) {
+				record = "event"
+				what = req.Params.Name + " stopped because the audit log could not be written: one of its steps could not be recorded, so it went no further"
+			}
+			rec.Decision, rec.Rules = audit.Failed, []string{ruleAuditWrite}
+			rec.Summary = "refused: the audit log could not be written"
+			if werr := s.audit.Write(rec); werr != nil {
+				err = errors.Join(err, fmt.Errorf("recording the refusal: %w", werr))
+			}
+			return s.auditFailed(req.Params.Name, record, err, what), nil
+		case err != nil:
 			ref := newRef()
 			public := "the call failed inside the server"
 			var ie *tools.InfraError
-			switch {
-			case errors.Is(err, errAudit):
-				public = "the audit log could not be written, so the call was not run"
-			case errors.As(err, &ie):
+			if errors.As(err, &ie) {
 				public = ie.Public
 			}
 			s.log.Error("tool call failed", "ref", ref, "tool", req.Params.Name, "err", err)
 			rec.Decision, rec.Rules = audit.Failed, []string{"infrastructure"}
 			rec.Summary = public + " (ref " + ref + ")"
 			err = &callError{msg: fmt.Sprintf("internal error (ref %s): %s; the server log has the details", ref, public)}
-		} else {
+			unrecorded = fmt.Sprintf("%s failed inside the server (%s; ref %s), and that failure could not be recorded in the audit log", req.Params.Name, public, ref)
+		default:
 			rec.Decision, rec.Rules, rec.Summary = o.Decision, o.Rules, o.Summary
 			if rec.Decision == "" {
 				rec.Decision = audit.OK
 			}
+			unrecorded = unrecordedOutcome(req.Params.Name, rec.Decision, o)
 		}
 		if werr := s.audit.Write(rec); werr != nil {
-			ref := newRef()
-			s.log.Error("audit log write failed; withholding the result", "ref", ref, "tool", req.Params.Name, "err", werr)
-			return nil, &callError{msg: fmt.Sprintf("internal error (ref %s): the audit log could not be written, so the result is withheld", ref)}
+			return s.auditFailed(req.Params.Name, "outcome", werr, unrecorded), nil
 		}
 		return res, err
 	}
+}
+
+// ruleAuditWrite is the rule of a call refused because the audit log
+// could not be written.
+const ruleAuditWrite = "audit.write"
+
+// auditFailed is the tool error the agent gets when the audit log cannot
+// be written: what happened to the call (what), and that the operator must
+// fix the log. The cause, with the log's path, goes to the server log
+// under the same ref. It is a tool error, not a JSON-RPC error: a log that
+// cannot be written is the operator's problem, not a server bug.
+func (s *Server) auditFailed(tool, record string, werr error, what string) *mcp.CallToolResult {
+	ref := newRef()
+	s.log.Error("audit log write failed", "ref", ref, "tool", tool, "record", record,
+		"audit_log", s.settings.Audit.Path, "err", werr)
+	return mcp.NewToolResultError(fmt.Sprintf("%s. The server's operator must free space for the audit log or repair it "+
+		"(ref %s; the server log has the cause); until then, calls that cannot be recorded are refused.", what, ref))
+}
+
+// notRun says a call was refused before it ran.
+func notRun(tool string) string {
+	return tool + " was refused because the audit log could not be written: nothing ran"
+}
+
+// unrecordedOutcome says what a call did whose outcome could not be
+// recorded: its result is withheld, but its effect stands.
+func unrecordedOutcome(tool string, d audit.Decision, o *tools.Outcome) string {
+	const lost = "its outcome could not be recorded in the audit log, so its result is withheld"
+	switch {
+	case d == audit.Rejected || d == audit.Denied:
+		return notRun(tool)
+	case o.Effect != "":
+		return fmt.Sprintf("%s: %s; %s", tool, o.Effect, lost)
+	case d == audit.Failed:
+		return fmt.Sprintf("%s failed (%s); %s", tool, o.Summary, lost)
+	}
+	return fmt.Sprintf("%s ran and changed nothing; %s", tool, lost)
 }
 
 // callSafely runs next, turning a panic into an error (the stack goes to

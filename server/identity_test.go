@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/sdp-mcp/sdp-mcp/audit"
@@ -152,5 +154,71 @@ func TestPrincipalPolicyOverHTTP(t *testing.T) {
 		if res, err := callTool(alice, "list_pipelines", `{}`); err != nil || res.IsError {
 			t.Errorf("alice: %v %v", err, res)
 		}
+	}
+}
+
+// twoSourcesEngine knows two source tables.
+type twoSourcesEngine struct{ fakeEngine }
+
+func (twoSourcesEngine) ListSources(context.Context, string) ([]engine.Source, error) {
+	return []engine.Source{{Name: "spark_catalog.samples.customers"}, {Name: "spark_catalog.samples.orders"}}, nil
+}
+
+func (twoSourcesEngine) DescribeSource(_ context.Context, name string) (*engine.Source, error) {
+	return &engine.Source{Name: "spark_catalog.samples." + name[strings.LastIndex(name, ".")+1:]}, nil
+}
+
+func TestPrincipalSeesOnlyItsSources(t *testing.T) {
+	pol, err := policy.Parse("p.yaml", []byte("version: 1\nprincipals:\n  bob:\n    sources: {sandbox: [spark_catalog.samples.orders]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, testOpts{transport: "http", policy: pol,
+		clients: map[string]string{"alice": aliceToken, "bob": bobToken},
+		factory: func(context.Context, config.Environment) (tools.Engine, error) { return &twoSourcesEngine{}, nil }}, ln, nil, nil)
+	url := "http://" + r.addr + Endpoint
+	alice := httpClient(t, url, map[string]string{"Authorization": "Bearer " + aliceToken})
+	bob := httpClient(t, url, map[string]string{"Authorization": "Bearer " + bobToken})
+
+	for _, tc := range []struct {
+		who  string
+		c    *client.Client
+		want string
+	}{{"alice", alice, "customers,orders"}, {"bob", bob, "orders"}} {
+		who, want := tc.who, tc.want
+		res, err := callTool(tc.c, "list_sources", `{}`)
+		if err != nil || res.IsError {
+			t.Fatalf("%s's list_sources: %v %v", who, err, res)
+		}
+		var out struct{ Sources []struct{ Name string } }
+		b, _ := json.Marshal(res.StructuredContent)
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range out.Sources {
+			got = append(got, s.Name[strings.LastIndex(s.Name, ".")+1:])
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s sees %v, want %s", who, got, want)
+		}
+	}
+
+	if res, err := callTool(alice, "describe_source", `{"name": "customers"}`); err != nil || res.IsError {
+		t.Errorf("alice's describe_source customers: %v %v", err, res)
+	}
+	if res, err := callTool(bob, "describe_source", `{"name": "orders"}`); err != nil || res.IsError {
+		t.Errorf("bob's describe_source orders: %v %v", err, res)
+	}
+	res, err := callTool(bob, "describe_source", `{"name": "customers"}`)
+	if err != nil || !res.IsError {
+		t.Fatalf("bob's describe_source customers: %v %v", err, res)
+	}
+	if txt := resultText(res); !strings.Contains(txt, "no such table among the sources spark_catalog.samples.orders") || !strings.Contains(txt, "list_sources") {
+		t.Errorf("bob's refusal: %s", txt)
 	}
 }

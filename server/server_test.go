@@ -1,14 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +44,8 @@ type memAudit struct {
 	records []audit.Record
 	// failAfter makes every write after that many succeed fail (-1: never).
 	failAfter int
+	// failEvents makes every event record fail.
+	failEvents bool
 }
 
 func newMemAudit() *memAudit { return &memAudit{failAfter: -1} }
@@ -48,8 +53,8 @@ func newMemAudit() *memAudit { return &memAudit{failAfter: -1} }
 func (m *memAudit) Write(r audit.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.failAfter >= 0 && len(m.records) >= m.failAfter {
-		return errors.New("disk full at /var/log/sdp/audit.jsonl")
+	if m.failAfter >= 0 && len(m.records) >= m.failAfter || m.failEvents && r.Event != "" {
+		return fmt.Errorf("%w: disk full at /var/log/sdp/audit.jsonl", audit.ErrWrite)
 	}
 	if _, err := audit.Marshal(r); err != nil {
 		return err
@@ -362,42 +367,65 @@ func TestModernClientsAreAuditedToo(t *testing.T) {
 	}
 }
 
-func TestAuditFailureFailsTheCall(t *testing.T) {
-	t.Run("before the call runs", func(t *testing.T) {
-		log := newMemAudit()
-		log.failAfter = 0
-		s := newTestServer(t, testOpts{}, log)
-		c := inProcess(t, s, true)
-		res, err := callTool(c, "declare_table", `{"pipeline":"sales","name":"t","kind":"materialized_view","query":"SELECT 1 AS one"}`)
-		if err == nil {
-			t.Fatalf("the call succeeded without an audit record: %v", res)
-		}
-		if !strings.Contains(err.Error(), "audit log could not be written") || strings.Contains(err.Error(), "/var/log") {
-			t.Errorf("error = %v", err)
-		}
-		if _, statErr := os.Stat(s.settings.PipelinesDir()); statErr == nil {
-			t.Error("the pipeline was written although the call was not audited")
-		}
-	})
-	t.Run("after the call ran", func(t *testing.T) {
-		log := newMemAudit()
-		log.failAfter = 1 // the "allowed" record is written, the outcome is not
-		s := newTestServer(t, testOpts{}, log)
-		c := inProcess(t, s, true)
-		_, err := callTool(c, "list_sources", `{}`)
-		if err == nil || !strings.Contains(err.Error(), "result is withheld") {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	t.Run("rejected calls too", func(t *testing.T) {
-		log := newMemAudit()
-		log.failAfter = 0
-		s := newTestServer(t, testOpts{}, log)
-		c := inProcess(t, s, true)
-		if _, err := callTool(c, "list_sources", `{"bogus":1}`); err == nil {
-			t.Fatal("rejection delivered without an audit record")
-		}
-	})
+// TestAuditFailureRefusesTheCall: a log that cannot be written is the
+// operator's problem: the agent gets a tool error saying what happened to
+// the call and that the operator must fix the log, never a JSON-RPC
+// error; the server log holds the cause under the same ref.
+func TestAuditFailureRefusesTheCall(t *testing.T) {
+	const declare = `{"pipeline":"sales","name":"t","kind":"materialized_view","query":"SELECT 1 AS one"}`
+	for _, tc := range []struct {
+		name      string
+		failAfter int // writes that succeed before the log fails
+		tool      string
+		args      string
+		want      string
+		draft     bool // the declaration is saved
+	}{
+		{"before the call runs", 0, "declare_table", declare,
+			"declare_table was refused because the audit log could not be written: nothing ran", false},
+		{"after a declaration", 1, "declare_table", declare,
+			"declare_table: the declaration was saved in the draft; its outcome could not be recorded in the audit log, so its result is withheld", true},
+		{"after a read", 1, "list_sources", `{}`,
+			"list_sources ran and changed nothing; its outcome could not be recorded in the audit log, so its result is withheld", false},
+		{"rejected calls too", 0, "list_sources", `{"bogus":1}`,
+			"list_sources was refused because the audit log could not be written: nothing ran", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := newMemAudit()
+			log.failAfter = tc.failAfter
+			var serverLog bytes.Buffer
+			cfg := Config{Settings: testSettings(t, testOpts{}), Engines: fakeFactory, Guard: noGuard{}, Audit: log,
+				Version: "test", Log: slog.New(slog.NewTextHandler(&serverLog, nil))}
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			c := inProcess(t, s, true)
+			res, err := callTool(c, tc.tool, tc.args)
+			if err != nil {
+				t.Fatalf("a JSON-RPC error for an audit log that cannot be written: %v", err)
+			}
+			text := resultText(res)
+			if !res.IsError || !strings.HasPrefix(text, tc.want+". ") {
+				t.Fatalf("result (isError %v):\n%s\nwant it to start with:\n%s", res.IsError, text, tc.want)
+			}
+			if !strings.Contains(text, "operator must free space for the audit log or repair it") || strings.Contains(text, "/var/log") {
+				t.Errorf("the message does not tell the operator's task, or leaks the path: %s", text)
+			}
+			ref := regexp.MustCompile(`\(ref ([0-9a-f]{12});`).FindStringSubmatch(text)
+			if ref == nil {
+				t.Fatalf("no ref in %q", text)
+			}
+			if !regexp.MustCompile(`ref=` + ref[1] + `.*disk full at /var/log/sdp/audit.jsonl`).MatchString(serverLog.String()) {
+				t.Errorf("the server log has no cause under ref %s:\n%s", ref[1], serverLog.String())
+			}
+			_, statErr := os.Stat(filepath.Join(s.settings.PipelinesDir(), "sales"))
+			if saved := statErr == nil; saved != tc.draft {
+				t.Errorf("draft saved = %v, want %v", saved, tc.draft)
+			}
+		})
+	}
 }
 
 func TestPanicsAreRecoveredAndSanitized(t *testing.T) {

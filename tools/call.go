@@ -45,6 +45,10 @@ type Outcome struct {
 	PipelineHash string
 	// Environment is sandbox or production when an engine was used.
 	Environment string
+	// Effect says what a completed call changed ("the declaration was
+	// saved"); empty for tools that change nothing. The server tells the
+	// agent when the call's outcome could not be audited.
+	Effect string
 }
 
 type outcomeKey struct{}
@@ -147,6 +151,9 @@ type meta struct {
 	// rules themselves once the guard has seen the bodies; for the others
 	// the rules run before the handler.
 	bodies bool
+	// effect says what the tool changed once it completed ("the
+	// declaration was saved"); empty for tools that change nothing.
+	effect string
 }
 
 // define builds a tool from typed input and output structs and a handler.
@@ -245,7 +252,7 @@ func define[In, Out any](h *Handler, m meta, fn func(ctx context.Context, c *cal
 		if c.failed {
 			o.Decision = audit.Failed
 		}
-		o.Summary = c.summary
+		o.Summary, o.Effect = c.summary, m.effect
 		o.Rules = mergeRules(o.Rules, c.rules)
 		return withWarnings(mcp.NewToolResultStructured(out, string(text)), c.warnings), nil
 	}

@@ -43,6 +43,7 @@ func (h *Handler) declareFlowTool() (server.ServerTool, error) {
 	return define(h, meta{name: "declare_flow", title: "Declare an append flow",
 		description: declareFlowDescription,
 		readOnly:    false, destructive: false, idempotent: true, openWorld: false, bodies: true,
+		effect: "the flow was saved in the draft",
 	}, h.declareFlow)
 }
 

@@ -63,6 +63,7 @@ func (h *Handler) declareTableTool() (server.ServerTool, error) {
 	return define(h, meta{name: "declare_table", title: "Declare a dataset",
 		description: declareTableDescription,
 		readOnly:    false, destructive: false, idempotent: true, openWorld: false, bodies: true,
+		effect: "the declaration was saved in the draft",
 	}, h.declareTable)
 }
 

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/server"
 
@@ -40,6 +41,13 @@ func (h *Handler) describeSource(ctx context.Context, c *call, in describeSource
 	if s == nil {
 		return nil, pipeline.Problems{{On: "argument", Field: "name", Got: in.Name,
 			Message: "no source table has this name", Fix: "use a name list_sources shows"}}
+	}
+	if ok, globs := h.sourceVisible(ctx, config.Sandbox, s.Name); !ok {
+		// Outside the principal's narrowed sources: refused exactly like a
+		// table that is not a source at all.
+		return nil, pipeline.Problems{{On: "source", Name: in.Name, Got: in.Name,
+			Message: "no such table among the sources " + strings.Join(globs, ", "),
+			Fix:     "call list_sources to see the tables you may read"}}
 	}
 	out := sourceOut(*s)
 	c.summary = "described " + s.Name

@@ -284,6 +284,7 @@ func (h *Handler) load(name string) (*pipeline.Pipeline, error) {
 func (h *Handler) bindSandbox(p *pipeline.Pipeline) {
 	sb := h.cfg.Environments.Sandbox
 	p.Catalog, p.Database, p.Storage = sb.Catalog, sb.Schema, sb.Storage
+	p.TableFormat = sb.TableFormat
 }
 
 // save writes a draft.

@@ -53,6 +53,9 @@ func (h *Handler) listSources(ctx context.Context, c *call, in listSourcesInput)
 	}
 	out := &listSourcesOutput{Sources: []sourceOutput{}}
 	for _, s := range srcs {
+		if ok, _ := h.sourceVisible(ctx, config.Sandbox, s.Name); !ok {
+			continue // outside the principal's narrowed sources
+		}
 		out.Sources = append(out.Sources, sourceOut(s))
 	}
 	c.summary = fmt.Sprintf("%d source(s)", len(out.Sources))

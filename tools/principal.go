@@ -75,3 +75,15 @@ func (h *Handler) ownSchema(env string) string {
 	}
 	return strings.ToLower(e.Catalog + "." + e.Schema + ".")
 }
+
+// sourceVisible reports whether the principal of the call may read the
+// source name (catalog.schema.table) in env, and the principal's globs
+// for messages. Without a principal or a narrowing every source the
+// engine shows is visible.
+func (h *Handler) sourceVisible(ctx context.Context, env, name string) (bool, []string) {
+	who, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return true, nil
+	}
+	return h.policy.SourceAllowed(who.Name, env, name)
+}

@@ -56,6 +56,7 @@ func (h *Handler) promoteTool() (server.ServerTool, error) {
 	return define(h, meta{name: Promote, title: "Promote to production",
 		description: promoteDescription,
 		readOnly:    false, destructive: true, idempotent: false, openWorld: true, long: true, bodies: true,
+		effect: "the pipeline was promoted to production",
 	}, h.promote)
 }
 

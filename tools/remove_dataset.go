@@ -31,6 +31,7 @@ func (h *Handler) removeDatasetTool() (server.ServerTool, error) {
 	return define(h, meta{name: "remove_dataset", title: "Remove a dataset declaration",
 		description: removeDatasetDescription,
 		readOnly:    false, destructive: true, idempotent: true, openWorld: false,
+		effect: "the dataset was removed from the draft",
 	}, h.removeDataset)
 }
 

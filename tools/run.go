@@ -65,6 +65,7 @@ func (h *Handler) runTool() (server.ServerTool, error) {
 	return define(h, meta{name: "run", title: "Run in the sandbox",
 		description: runDescription,
 		readOnly:    false, destructive: true, idempotent: false, openWorld: false, long: true, bodies: true,
+		effect: "the pipeline ran in the sandbox",
 	}, h.run)
 }
 

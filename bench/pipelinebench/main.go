@@ -192,7 +192,7 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	// storage (the engine binds its copy to goSchema the same way).
 	folder := p.Clone()
 	folder.Catalog, folder.Database = "spark_catalog", cliSchema
-	folder.Storage = fileURI(filepath.Join(b.work, "cli-storage"), p.Name)
+	folder.Storage = fileURI(filepath.Join(b.work, "cli-storage")) // the spec names <root>/<name>
 	dir := filepath.Join(b.work, "project")
 	if err := folder.Save(dir); err != nil {
 		return nil, err
@@ -249,7 +249,7 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	// start-up (it exits at the spec check, before contacting Spark).
 	bare := p.Clone()
 	bare.Catalog, bare.Database = "spark_catalog", goSchema
-	bare.Storage = fileURI(filepath.Join(b.work, "bare-storage"), p.Name)
+	bare.Storage = fileURI(filepath.Join(b.work, "bare-storage"))
 	bareDry := func(ctx context.Context) error { return b.bareDryRun(ctx, bare) }
 	missing := filepath.Join(b.work, "no-such-dir", pipeline.SpecFile)
 	cliStart := func(ctx context.Context) error {
@@ -367,7 +367,7 @@ func (b *bench) bareDryRun(ctx context.Context, p *pipeline.Pipeline) error {
 			}
 		}
 	}
-	_, err = g.StartRun(ctx, connect.RunOptions{Dry: true, Storage: p.Storage}, nil)
+	_, err = g.StartRun(ctx, connect.RunOptions{Dry: true, Storage: p.StoragePath()}, nil)
 	return err
 }
 

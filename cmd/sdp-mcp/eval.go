@@ -134,7 +134,8 @@ func newEvalRunner(ctx context.Context, a *app) (*evalSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: st.Workspace, Logger: a.log, Install: a.installOptions(ctx)})
+	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: st.Workspace, Logger: a.log, Install: a.installOptions(ctx),
+		Profile: st.Environments.Sandbox.Profile()})
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func (g sqlGuard) env(p *pipeline.Pipeline) config.Environment {
 
 func (g sqlGuard) options(env config.Environment, p *pipeline.Pipeline, stream bool) guardrails.CheckOptions {
 	opts := guardrails.CheckOptions{DefaultCatalog: env.Catalog, DefaultSchema: env.Schema, AllowStream: stream,
-		Functions: g.functions, MaxBytes: g.maxBytes}
+		Functions: g.functions, MaxBytes: g.maxBytes, SparkLine: env.Spark}
 	for _, s := range env.Sources {
 		if strings.Count(s, ".") == 1 {
 			s += ".*" // a whole schema

@@ -181,7 +181,8 @@ func sourcesSettings(a *app, f sourcesFlags) (*config.Config, []string, error) {
 // withSandbox starts (or reuses) the workspace's local sandbox, dials it
 // and runs fn with a client that is closed afterwards.
 func withSandbox(ctx context.Context, a *app, st *config.Config, fn func(context.Context, *connect.Client) error) error {
-	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: st.Workspace, Logger: a.log, Install: a.installOptions(ctx)})
+	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: st.Workspace, Logger: a.log, Install: a.installOptions(ctx),
+		Profile: st.Environments.Sandbox.Profile()})
 	if err != nil {
 		return err
 	}

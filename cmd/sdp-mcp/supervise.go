@@ -36,6 +36,7 @@ func (s sandboxSupervisor) Restart(ctx context.Context) (string, error) {
 		Workspace: s.st.Workspace,
 		Logger:    s.log,
 		Install:   sandbox.InstallOptions{Logger: s.log},
+		Profile:   s.st.Environments.Sandbox.Profile(),
 	})
 	if err != nil {
 		return "", err

@@ -7,16 +7,23 @@
 //
 // # Installation
 //
-// [Install] creates a Python virtual environment under the cache directory
-// ([CacheDir], "$SDP_MCP_CACHE" or the user cache directory) and installs
-// pyspark [SparkVersion] with the connect and pipelines extras into it. The
-// install is built in a temporary directory and renamed into place, so a
-// half-finished install is never visible; a file lock makes concurrent calls
-// from several processes safe, and a finished install is reused.
+// A [Profile] names a Spark line and a table format; [SupportedProfiles]
+// lists the ones the sandbox can run and [DefaultProfile] is used when none
+// is named. [Lines] pins the pyspark release of each line and connector.go
+// the connector jars of each lakehouse format, with their SHA-256.
 //
-// [SparkVersion] is the one place where the Spark version is pinned. Build
-// scripts and documentation should ask the binary ("sdp-mcp sandbox
-// spark-version") instead of repeating it.
+// [Install] creates a Python virtual environment under the cache directory
+// ([CacheDir], "$SDP_MCP_CACHE" or the user cache directory) per Spark line
+// ("pyspark-<version>", side by side) and installs that pyspark release with
+// the connect and pipelines extras into it. The install is built in a
+// temporary directory and renamed into place, so a half-finished install is
+// never visible; a file lock makes concurrent calls from several processes
+// safe, and a finished install is reused. The format's jars are fetched
+// once into "<cache>/jars" (see [JarDir]) and checked against their pinned
+// checksums on every use, so a filled cache works offline.
+//
+// Build scripts and documentation should ask the binary ("sdp-mcp sandbox
+// spark-version") instead of repeating a version.
 //
 // # Running
 //
@@ -30,6 +37,11 @@
 //	metastore/         Derby home of the Hive metastore
 //	pipeline-storage/  storage root for declarative pipelines
 //	tmp/               Spark scratch space (SPARK_LOCAL_DIRS)
+//	<format>/          warehouse/, metastore/ and pipeline-storage/ of a
+//	                   lakehouse format (delta): one warehouse never mixes
+//	                   formats
+//
+// A server running another profile than the one asked for is restarted.
 //
 // The server is started in its own session (and so its own process group),
 // so it outlives the process that started it. A later [Start] for the same

@@ -40,6 +40,10 @@ case "$1" in
 esac
 `
 
+// fakeProfile is the default Spark line without connector jars: the fake
+// tools install pyspark only.
+var fakeProfile = Profile{Spark: DefaultProfile().Spark, Format: FormatParquet}
+
 func setupFakeTools(t *testing.T) (cache, counter string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -76,7 +80,7 @@ func TestInstallConcurrentAndIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i], errs[i] = Install(ctx, InstallOptions{CacheDir: cache})
+			results[i], errs[i] = Install(ctx, InstallOptions{Profile: fakeProfile, CacheDir: cache})
 		}(i)
 	}
 	wg.Wait()
@@ -113,7 +117,7 @@ func TestInstallConcurrentAndIdempotent(t *testing.T) {
 	}
 
 	// Again: nothing to do.
-	if _, err := Install(ctx, InstallOptions{CacheDir: cache}); err != nil {
+	if _, err := Install(ctx, InstallOptions{Profile: fakeProfile, CacheDir: cache}); err != nil {
 		t.Fatal(err)
 	}
 	if runs := pipRuns(t, counter); runs != 1 {
@@ -125,7 +129,7 @@ func TestInstallFailureLeavesNothing(t *testing.T) {
 	cache, _ := setupFakeTools(t)
 	t.Setenv("FAKE_PIP_FAIL", "1")
 	var out strings.Builder
-	_, err := Install(context.Background(), InstallOptions{CacheDir: cache, Output: &out})
+	_, err := Install(context.Background(), InstallOptions{Profile: fakeProfile, CacheDir: cache, Output: &out})
 	if err == nil {
 		t.Fatal("want error")
 	}
@@ -143,7 +147,7 @@ func TestInstallFailureLeavesNothing(t *testing.T) {
 	}
 	// A later attempt succeeds.
 	t.Setenv("FAKE_PIP_FAIL", "")
-	if _, err := Install(context.Background(), InstallOptions{CacheDir: cache}); err != nil {
+	if _, err := Install(context.Background(), InstallOptions{Profile: fakeProfile, CacheDir: cache}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -152,12 +156,12 @@ func TestInstallRejectsOldPythonAndJava(t *testing.T) {
 	cache, _ := setupFakeTools(t)
 	old := filepath.Join(t.TempDir(), "python3.8")
 	writeScript(t, old, "echo 3.8.10\n")
-	_, err := Install(context.Background(), InstallOptions{CacheDir: cache, Python: old})
+	_, err := Install(context.Background(), InstallOptions{Profile: fakeProfile, CacheDir: cache, Python: old})
 	if err == nil || !strings.Contains(err.Error(), "found Python 3.8.10") {
 		t.Errorf("old python: %v", err)
 	}
 	writeScript(t, filepath.Join(os.Getenv("JAVA_HOME"), "bin", "java"), `echo 'java version "1.8.0_292"' >&2`+"\n")
-	_, err = Install(context.Background(), InstallOptions{CacheDir: cache})
+	_, err = Install(context.Background(), InstallOptions{Profile: fakeProfile, CacheDir: cache})
 	if err == nil || !strings.Contains(err.Error(), "found Java 8") {
 		t.Errorf("old java: %v", err)
 	}

@@ -41,6 +41,20 @@ func Workspace(t testing.TB) string {
 	return filepath.Join(dir, "sdp-mcp", "test-workspace")
 }
 
+// Environment variables that select the test sandbox's profile (`make test`
+// runs the end-to-end tests a second time on another profile with them).
+const (
+	EnvSpark       = "SDP_MCP_TEST_SPARK"        // Spark line, e.g. 4.3
+	EnvTableFormat = "SDP_MCP_TEST_TABLE_FORMAT" // delta, iceberg or parquet
+)
+
+// Profile is the profile test sandboxes run: the one named by EnvSpark and
+// EnvTableFormat, completed like a configuration's (both unset: the
+// default profile).
+func Profile() sandbox.Profile {
+	return sandbox.Profile{Spark: os.Getenv(EnvSpark), Format: os.Getenv(EnvTableFormat)}
+}
+
 // Sandbox returns the shared sandbox, starting it on first use.
 func Sandbox(t testing.TB) *sandbox.Instance {
 	t.Helper()
@@ -48,7 +62,7 @@ func Sandbox(t testing.TB) *sandbox.Instance {
 		ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
 		defer cancel()
 		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		shared, startErr = sandbox.Start(ctx, sandbox.Options{Workspace: Workspace(t), Logger: log})
+		shared, startErr = sandbox.Start(ctx, sandbox.Options{Workspace: Workspace(t), Logger: log, Profile: Profile()})
 	})
 	if startErr != nil {
 		t.Fatalf("the real Spark Connect sandbox could not start (integration tests need it): %v", startErr)

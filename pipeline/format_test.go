@@ -1,0 +1,64 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+)
+
+// The environment's table format is stated on materialized views and
+// streaming tables (not on temporary views), survives a save and load, and
+// is not part of the pipeline's hash.
+func TestTableFormatRendered(t *testing.T) {
+	p := &Pipeline{Name: "fmt", Storage: "file:///tmp/s", TableFormat: "delta",
+		Datasets: []Dataset{
+			{Name: "mv", Kind: MaterializedView, Query: "SELECT 1 AS id", Comment: "c"},
+			{Name: "st", Kind: StreamingTable},
+			{Name: "tv", Kind: TemporaryView, Query: "SELECT 1 AS id"},
+		},
+		Flows: []Flow{{Name: "f", Target: "st", Query: "SELECT * FROM STREAM(src)"}}}
+	files, err := p.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]string{}
+	for _, f := range files {
+		body[f.Path] = string(f.Content)
+	}
+	if s := body[TransformationPath("mv")]; !strings.Contains(s, "CREATE MATERIALIZED VIEW `mv`\nUSING delta\nCOMMENT 'c'\n") {
+		t.Errorf("mv:\n%s", s)
+	}
+	if s := body[TransformationPath("st")]; !strings.HasSuffix(s, "CREATE STREAMING TABLE `st`\nUSING delta\n") {
+		t.Errorf("st:\n%s", s)
+	}
+	if s := body[TransformationPath("tv")]; strings.Contains(s, "USING") {
+		t.Errorf("temporary view states a format:\n%s", s)
+	}
+
+	dir := t.TempDir()
+	if err := p.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.TableFormat != "delta" || len(q.Datasets) != 3 {
+		t.Errorf("loaded format %q, %d datasets", q.TableFormat, len(q.Datasets))
+	}
+	h1, _ := p.Hash()
+	p.TableFormat = "parquet"
+	h2, _ := p.Hash()
+	if h1 != h2 {
+		t.Error("the table format changed the pipeline hash")
+	}
+	// A draft saved under one format loads, and saving it under another
+	// rewrites its files.
+	q.TableFormat = "parquet"
+	if err := q.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(dir)
+	if err != nil || r.TableFormat != "parquet" {
+		t.Fatalf("reload: %v, format %q", err, r.TableFormat)
+	}
+}
