@@ -65,7 +65,7 @@ func CauseChain(err error) string {
 }
 
 // ToolError is a failure reported to the agent as a tool error with a
-// decision other than rejected (denied, failed): Msg is what the agent
+// decision other than rejected (denied, failed, pending): Msg is what the agent
 // reads, Rule the id of the check that decided.
 type ToolError struct {
 	Decision audit.Decision

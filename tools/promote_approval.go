@@ -119,7 +119,7 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 		c.Summary = "asked the person to approve the promotion of " + in.Pipeline
 		// Nothing ran: the client is to ask its user and call again.
 		return &toolcall.AnswerError{Result: server.NewInputRequestBuilder(sealed).Elicit(approvalInput, params).ToolResult(),
-			Decision: audit.Denied, Summary: "waiting for the person's answer"}
+			Decision: audit.Pending, Summary: "waiting for the person's answer"}
 	}
 
 	if d, err := h.approvals.Decided(ctx, subj); err != nil {
@@ -137,7 +137,7 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 		msg = strings.Replace(msg, "\nOnce they have approved it", "\nOr they approve it in this server's web console, at /ui/approvals (signed in with a token other than yours)."+
 			"\nOnce they have approved it", 1)
 	}
-	return &toolcall.ToolError{Decision: audit.Denied, Rule: ruleApprovalRequired, Msg: msg}
+	return &toolcall.ToolError{Decision: audit.Pending, Rule: ruleApprovalRequired, Msg: msg}
 }
 
 // approvalRequiredMessage tells the agent what to tell the person.
