@@ -22,10 +22,14 @@ type AuditRecorder struct {
 	Transport string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ProtocolVersion returns the MCP protocol version of the call an
+	// event happens in ("" when unknown, e.g. on the command line); nil
+	// records none.
+	ProtocolVersion func(context.Context) string
 }
 
 // RecordApproval implements [Recorder].
-func (a AuditRecorder) RecordApproval(_ context.Context, e Event) error {
+func (a AuditRecorder) RecordApproval(ctx context.Context, e Event) error {
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
@@ -46,9 +50,13 @@ func (a AuditRecorder) RecordApproval(_ context.Context, e Event) error {
 	rec := audit.Record{Time: now().UTC(), Tool: "promote", Event: e.Kind, Fields: raw,
 		Principal: r.Principal, Conversation: r.Conversation, PipelineHash: r.PipelineHash,
 		Environment: "production", Transport: a.Transport}
+	if a.ProtocolVersion != nil {
+		rec.ProtocolVersion = a.ProtocolVersion(ctx)
+	}
 	switch e.Kind {
 	case EventRequested:
-		rec.Decision = audit.Denied
+		// Waiting for the person's answer: not a denial.
+		rec.Decision = audit.Pending
 		rec.Rules = []string{"promote.approval_required"}
 		rec.Summary = fmt.Sprintf("approval %s requested for %s to %s, expires %s", r.ID, r.Pipeline, r.Target, r.ExpiresAt.Format(time.RFC3339))
 	case EventApproved:

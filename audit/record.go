@@ -19,6 +19,10 @@ const (
 	Rejected Decision = "rejected"
 	// Denied: the server's mode or configuration does not permit the call.
 	Denied Decision = "denied"
+	// Pending: the call waits for a person's answer (an elicitation or
+	// input-required round, an approval requested out of band); nothing
+	// ran, nothing was refused, and the client calls again. Not a denial.
+	Pending Decision = "pending"
 	// Failed: the call ran and failed (infrastructure, timeout, a failed run).
 	Failed Decision = "failed"
 	// OK: the call completed.

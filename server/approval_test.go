@@ -121,6 +121,13 @@ func TestPromoteApprovalInClient(t *testing.T) {
 						if r.Principal == "" || r.PipelineHash != hash || !strings.Contains(string(r.Fields), `"approval_id":"ap_`) {
 							t.Errorf("approval record without principal, hash or id: %+v", r)
 						}
+						if r.ProtocolVersion == "" {
+							t.Errorf("approval record without protocol version: %+v", r)
+						}
+					}
+					// Waiting for the person's answer is not a denial.
+					if accept && r.Decision == audit.Denied {
+						t.Errorf("denied record in an accepted promotion: %+v", r)
 					}
 				}
 				if accept && (events[approval.EventApproved] != 1 || events[approval.EventUsed] != 1) {
@@ -177,10 +184,23 @@ func TestPromoteApprovalOutOfBand(t *testing.T) {
 		t.Fatalf("an approval was used twice: %s", resultText(res))
 	}
 	var ok *audit.Record
+	pending := 0
 	for _, r := range log.all() {
 		if r.Tool == "promote" && r.Decision == audit.OK && r.Event == "" {
 			ok = &r
 		}
+		if slices.Contains(r.Rules, "promote.approval_required") || r.Event == approval.EventRequested {
+			pending++
+			if r.Decision != audit.Pending {
+				t.Errorf("waiting for an approval is recorded as %s: %+v", r.Decision, r)
+			}
+		}
+		if r.Event == approval.EventRequested && r.ProtocolVersion != mcp.LATEST_PROTOCOL_VERSION {
+			t.Errorf("approval request recorded with protocol version %q: %+v", r.ProtocolVersion, r)
+		}
+	}
+	if pending < 4 {
+		t.Errorf("%d records of promotions waiting for approval, want at least 4", pending)
 	}
 	if ok == nil || !strings.Contains(ok.Summary, id) || !slices.Contains(ok.Rules, "promote.approved") {
 		t.Fatalf("the promotion's audit record does not name its approval: %+v", ok)

@@ -142,7 +142,7 @@ func notRun(tool string) string {
 func unrecordedOutcome(tool string, d audit.Decision, o *tools.Outcome) string {
 	const lost = "its outcome could not be recorded in the audit log, so its result is withheld"
 	switch {
-	case d == audit.Rejected || d == audit.Denied:
+	case d == audit.Rejected || d == audit.Denied || d == audit.Pending:
 		return notRun(tool)
 	case o.Effect != "":
 		return fmt.Sprintf("%s: %s; %s", tool, o.Effect, lost)

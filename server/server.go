@@ -118,7 +118,8 @@ func New(cfg Config) (*Server, error) {
 	if st.ApprovalRequired() && st.PromoteAvailable() {
 		var err error
 		approvals, err = approval.Open(st.ApprovalsDir(), approval.Options{TTL: st.ApprovalTTL(),
-			Recorder: approval.AuditRecorder{Log: cfg.Audit, Transport: st.Transport}})
+			Recorder: approval.AuditRecorder{Log: cfg.Audit, Transport: st.Transport,
+				ProtocolVersion: mcpserver.RequestProtocolVersion}})
 		if err != nil {
 			return nil, err
 		}

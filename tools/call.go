@@ -277,7 +277,7 @@ func (h *Handler) failure(ctx context.Context, o *Outcome, m meta, timeout time.
 		return mcp.NewToolResultError(te.msg), nil
 	case errors.As(err, &ir):
 		// Nothing ran: the client is to ask its user and call again.
-		o.Decision, o.Summary = audit.Denied, "waiting for the person's answer"
+		o.Decision, o.Summary = audit.Pending, "waiting for the person's answer"
 		return ir.result, nil
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		msg := fmt.Sprintf("%s did not finish within %s and was stopped", m.name, timeout)

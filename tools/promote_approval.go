@@ -140,7 +140,7 @@ func (h *Handler) approve(ctx context.Context, c *call, p *pipeline.Pipeline, in
 		msg = strings.Replace(msg, "\nOnce they have approved it", "\nOr they approve it in this server's web console, at /ui/approvals (signed in with a token other than yours)."+
 			"\nOnce they have approved it", 1)
 	}
-	return &toolError{decision: audit.Denied, rule: ruleApprovalRequired, msg: msg}
+	return &toolError{decision: audit.Pending, rule: ruleApprovalRequired, msg: msg}
 }
 
 // approvalRequiredMessage tells the agent what to tell the person.
