@@ -202,6 +202,9 @@ func (p *Pipeline) PutDataset(d Dataset) (replaced bool, err error) {
 func (p *Pipeline) checkGraphWith(name string, datasets []Dataset, flows []Flow) error {
 	next := *p
 	next.Datasets, next.Flows = datasets, flows
+	if lf, ok := next.local(name); ok && !lf.cyclic {
+		return lf.problems.Err()
+	}
 	return BuildGraph(&next).problemsFor(name).Err()
 }
 

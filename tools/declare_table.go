@@ -138,19 +138,17 @@ func (h *Handler) loadOrCreate(name string) (*pipeline.Pipeline, error) {
 
 // graphFacts returns what one element reads and the graph problems about it.
 func graphFacts(p *pipeline.Pipeline, name string) (deps, sources, warnings []string) {
-	g := pipeline.BuildGraph(p)
-	deps, sources = []string{}, []string{}
-	if el, ok := g.Element(name); ok {
-		deps = nonNil(el.Upstreams)
-		for _, s := range el.Sources {
-			sources = append(sources, s.String())
-		}
+	deps, sources, warnings = []string{}, []string{}, []string{}
+	el, problems, ok := p.ElementFacts(name)
+	if !ok {
+		return deps, sources, warnings
 	}
-	warnings = []string{}
-	for _, prob := range g.Problems() {
-		if prob.Name == name {
-			warnings = append(warnings, prob.String())
-		}
+	deps = nonNil(el.Upstreams)
+	for _, s := range el.Sources {
+		sources = append(sources, s.String())
+	}
+	for _, prob := range problems {
+		warnings = append(warnings, prob.String())
 	}
 	return deps, sources, warnings
 }

@@ -34,6 +34,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -75,7 +76,19 @@ func run() error {
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
 	maxTotal := flag.Duration("max", 90*time.Minute, "bound on the whole benchmark")
 	wsFlag := flag.String("workspace", "", "sandbox workspace (default: the shared bench workspace in the user cache)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if c.iters < 1 || c.declareCalls < 10 || c.timeout <= 0 {
 		return errors.New("-iters must be ≥ 1, -declare-calls ≥ 10, -timeout > 0")
 	}
