@@ -5,7 +5,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,7 +42,11 @@ func TestIntegrationProfilesSideBySide(t *testing.T) {
 	if def.Profile != DefaultProfile() || def.SparkVersion != SparkVersion {
 		t.Fatalf("default sandbox runs %v (Spark %s), want %v (%s)", def.Profile, def.SparkVersion, DefaultProfile(), SparkVersion)
 	}
-	if want := filepath.Join(ws, "sandbox", DefaultProfile().Format, "warehouse"); def.WarehousePath != want {
+	paths, err := WorkspacePaths(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := paths.ForFormat(DefaultProfile().Format).Warehouse; def.WarehousePath != want {
 		t.Errorf("warehouse %s, want %s", def.WarehousePath, want)
 	}
 	c := dial(ctx, t, def)
