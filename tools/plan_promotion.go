@@ -7,7 +7,6 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/sdp-mcp/sdp-mcp/audit"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
@@ -105,38 +104,11 @@ func (h *Handler) planPromotionTool() (server.ServerTool, error) {
 }
 
 func (h *Handler) planPromotion(ctx context.Context, c *call, in planPromotionInput) (*planOutput, error) {
-	prod := h.cfg.Environments.Production
-	switch {
-	case h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly:
-		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "mode",
-			Msg: "plan_promotion is not available: this server runs in a mode that never contacts production"}
-	case prod == nil:
-		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.no_production",
-			Msg: "plan_promotion is not available: this server has no production environment configured; ask its operator"}
-	}
-	p, st, err := h.loadWithState(ctx, in.Pipeline)
+	pp, _, err := h.toProduction(ctx, c, PlanPromotion, in.Pipeline, in.PipelineHash,
+		in.Refresh, in.FullRefresh, in.FullRefreshAll, nil)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := hash(p)
-	if err != nil {
-		return nil, err
-	}
-	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Production
-	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
-		return nil, err
-	}
-	ps := h.guardPipeline(&c.facts, p)
-	ps = append(ps, checkSelection(p, in.Refresh, in.FullRefresh, in.FullRefreshAll)...)
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	c.facts.env = config.Production
-	if err := h.applyRules(ctx, c); err != nil {
-		return nil, err
-	}
-	pp := p.Clone()
-	pp.Catalog, pp.Database, pp.Storage = prod.Catalog, prod.Schema, prod.Storage
 	eng, err := h.engine(ctx, config.Production)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -63,44 +62,12 @@ func (h *Handler) promoteTool() (server.ServerTool, error) {
 
 func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promoteOutput, error) {
 	prod := h.cfg.Environments.Production
-	switch {
-	case h.cfg.Mode.SandboxOnly || h.cfg.Mode.ReadOnly:
-		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "mode",
-			Msg: "promote is not available: this server runs in a mode that never contacts production"}
-	case prod == nil:
-		return nil, &toolcall.ToolError{Decision: audit.Denied, Rule: "promote.no_production",
-			Msg: "promote is not available: this server has no production environment configured; ask its operator"}
-	}
-	p, st, err := h.loadWithState(ctx, in.Pipeline)
+	pp, sum, err := h.toProduction(ctx, c, Promote, in.Pipeline, in.PipelineHash,
+		in.Refresh, in.FullRefresh, in.FullRefreshAll, func(p *pipeline.Pipeline) pipeline.Problems {
+			return h.checkProtected(p, in.FullRefresh, in.FullRefreshAll)
+		})
 	if err != nil {
 		return nil, err
-	}
-	sum, err := hash(p)
-	if err != nil {
-		return nil, err
-	}
-	c.Outcome.PipelineHash, c.Outcome.Environment = sum, config.Production
-	if err := st.CheckPromotable(in.PipelineHash, sum); err != nil {
-		return nil, err
-	}
-	ps := h.guardPipeline(&c.facts, p)
-	ps = append(ps, checkSelection(p, in.Refresh, in.FullRefresh, in.FullRefreshAll)...)
-	ps = append(ps, h.checkProtected(p, in.FullRefresh, in.FullRefreshAll)...)
-	if len(ps) > 0 {
-		return nil, ps
-	}
-	c.facts.env = config.Production
-	if err := h.applyRules(ctx, c); err != nil {
-		return nil, err
-	}
-
-	// The same draft, bound to production. The hash leaves the environment
-	// out, so it still identifies what was validated.
-	pp := p.Clone()
-	pp.Catalog, pp.Database, pp.Storage = prod.Catalog, prod.Schema, prod.Storage
-	if ph, err := hash(pp); err != nil || ph != sum {
-		return nil, &toolcall.InfraError{Public: "the production draft does not match the validated one",
-			Err: fmt.Errorf("hash %s vs %s: %v", ph, sum, err)}
 	}
 
 	eng, err := h.engine(ctx, config.Production)
@@ -135,7 +102,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 		case !v.OK || len(v.Problems) > 0:
 			vps = v.Problems
 			if len(vps) == 0 {
-				vps = pipeline.Problems{{On: "pipeline", Name: p.Name, Message: "the production dry-run failed",
+				vps = pipeline.Problems{{On: "pipeline", Name: pp.Name, Message: "the production dry-run failed",
 					Fix: "check the sources and permissions in production, then validate and promote again"}}
 			}
 		}
@@ -167,7 +134,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	// anything is written in production (promotion.approval). Everything
 	// above only reads.
 	if h.approvals != nil {
-		if err := h.approve(ctx, c, p, in, qualified(prod.Catalog, prod.Schema, ""), plan); err != nil {
+		if err := h.approve(ctx, c, pp, in, qualified(prod.Catalog, prod.Schema, ""), plan); err != nil {
 			return nil, err
 		}
 	}
