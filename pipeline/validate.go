@@ -47,11 +47,11 @@ func validName(s string) bool { return nameRE.MatchString(s) }
 func nameProblem(on, name, field, got string) Problem {
 	return Problem{On: on, Name: name, Field: field, Got: got,
 		Message: "not a valid name: it must match " + namePattern,
-		Fix:     "use lower-case letters, digits and _, starting with a letter, at most 63 characters, e.g. " + suggestName(got)}
+		Fix:     "use lower-case letters, digits and _, starting with a letter, at most 63 characters, e.g. " + SuggestName(got)}
 }
 
-// suggestName turns s into something matching the name pattern, for hints.
-func suggestName(s string) string {
+// SuggestName turns s into something matching the name pattern, for hints.
+func SuggestName(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
 		switch {

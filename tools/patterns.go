@@ -2,8 +2,8 @@ package tools
 
 import (
 	"regexp"
-	"strings"
 
+	"github.com/sdp-mcp/sdp-mcp/pipeline"
 	"github.com/sdp-mcp/sdp-mcp/toolcall"
 )
 
@@ -38,7 +38,7 @@ func (h *Handler) vocabulary() toolcall.Vocabulary {
 		},
 		Patterns: map[string]toolcall.Pattern{
 			"name": {Regexp: NamePattern, Fix: func(got string) string {
-				return "use lower-case letters, digits and _, starting with a letter, at most 63 characters, e.g. " + suggestName(got)
+				return "use lower-case letters, digits and _, starting with a letter, at most 63 characters, e.g. " + pipeline.SuggestName(got)
 			}},
 			"column": {Regexp: columnPattern,
 				Fix: fixed("use a plain column name: letters, digits and _, not starting with a digit")},
@@ -51,25 +51,4 @@ func (h *Handler) vocabulary() toolcall.Vocabulary {
 				Fix: fixed("pass the pipeline_hash exactly as validate returned it (64 lower-case hex characters)")},
 		},
 	}
-}
-
-// suggestName turns s into something matching NamePattern, for hints.
-func suggestName(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			b.WriteRune(r)
-		case r == '-' || r == ' ' || r == '.':
-			b.WriteByte('_')
-		}
-	}
-	out := strings.Trim(b.String(), "_")
-	if out == "" || out[0] < 'a' || out[0] > 'z' {
-		out = "x_" + out
-	}
-	if len(out) > 63 {
-		out = out[:63]
-	}
-	return out
 }
