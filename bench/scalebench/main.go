@@ -60,6 +60,7 @@ type settings struct {
 	timeout        time.Duration
 	previewTimeout time.Duration
 	skipRun        bool
+	only           []string
 	declareOnly    bool
 	revalidateOnly bool
 }
@@ -74,10 +75,14 @@ func run() error {
 	flag.BoolVar(&c.revalidateOnly, "revalidate-only", false, "measure re-validations after one change only (one unmeasured cold validation per shape)")
 	flag.BoolVar(&c.declareOnly, "declare-only", false, "measure declare_table only (no Spark needed)")
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
+	only := flag.String("shapes", "", "comma-separated shapes to measure (e.g. wide-500,chain-100); default all")
 	maxTotal := flag.Duration("max", 90*time.Minute, "bound on the whole benchmark")
 	wsFlag := flag.String("workspace", "", "sandbox workspace (default: the shared bench workspace in the user cache)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole benchmark to this file")
 	flag.Parse()
+	if *only != "" {
+		c.only = strings.Split(*only, ",")
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -225,7 +230,9 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		shapes = append(shapes, s)
+		if len(b.cfg.only) == 0 || slices.Contains(b.cfg.only, s.name) {
+			shapes = append(shapes, s)
+		}
 	}
 	// One unmeasured CLI call: the first JVM start reads cold files.
 	if err := b.cli(ctx, "dry-run", "--spec", filepath.Join(b.work, "none", pipeline.SpecFile), "--remote", b.sb.PyURL()); err == nil {
@@ -255,7 +262,11 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	b.partial(b.report(results, decl, 0, 0))
 	var runGo, runCLI float64
 	if !b.cfg.skipRun {
-		if runGo, runCLI, err = b.fullRun(ctx, shapes[1]); err != nil {
+		i := slices.IndexFunc(shapes, func(s *shape) bool { return s.name == "wide-200" })
+		if i < 0 {
+			return nil, errors.New("the full run measures wide-200: add it to -shapes or pass -skip-run")
+		}
+		if runGo, runCLI, err = b.fullRun(ctx, shapes[i]); err != nil {
 			return nil, err
 		}
 	}
