@@ -122,12 +122,13 @@ func (e *Engine) inspectTable(ctx context.Context, name string) (ts TableState, 
 }
 
 // tableProperty reads one key from DESCRIBE TABLE EXTENDED's "Table
-// Properties" value, "[k1=v1, k2=v2]". The key is ours and its value a hex
+// Properties" value: "[k1=v1, k2=v2]" for a metastore table, "[k1=v1,k2=v2]"
+// for a DataSource V2 table (Delta). The key is ours and its value a hex
 // hash, so neither holds the separators.
 func tableProperty(list, key string) string {
 	list = strings.TrimSuffix(strings.TrimPrefix(list, "["), "]")
-	for _, kv := range strings.Split(list, ", ") {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+	for _, kv := range strings.Split(list, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == key {
 			return v
 		}
 	}

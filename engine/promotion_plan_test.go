@@ -197,6 +197,11 @@ func TestTableProperty(t *testing.T) {
 	if got := tableProperty(v, DefinitionProperty); got != "abc" {
 		t.Errorf("got %q", got)
 	}
+	// A DataSource V2 table (Delta) lists them without spaces.
+	v = "[delta.minReaderVersion=1,delta.minWriterVersion=2," + DefinitionProperty + "=abc]"
+	if got := tableProperty(v, DefinitionProperty); got != "abc" {
+		t.Errorf("V2 list: got %q", got)
+	}
 	if got := tableProperty("[]", DefinitionProperty); got != "" {
 		t.Errorf("got %q", got)
 	}

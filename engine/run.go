@@ -67,6 +67,9 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 		if defined = def; len(def) > 0 {
 			return nil
 		}
+		if _, err := e.dropRedefined(ctx, c, b, opts); err != nil {
+			return err
+		}
 		_, err = gr.StartRun(ctx, connect.RunOptions{
 			Refresh: opts.Refresh, FullRefresh: opts.FullRefresh, FullRefreshAll: opts.FullRefreshAll,
 			Storage: b.StoragePath(), Tags: []string{"sdp-mcp-run-" + uuid.NewString()},

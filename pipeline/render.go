@@ -114,7 +114,7 @@ func datasetStatement(d Dataset, format string) statement {
 	}
 	b.WriteByte('\n')
 	if format != "" && d.Kind != TemporaryView && formatRE.MatchString(format) {
-		b.WriteString("USING " + format + "\n")
+		b.WriteString(formatClause(format))
 	}
 	if c.Comment && d.Comment != "" {
 		b.WriteString("COMMENT " + quoteString(d.Comment) + "\n")
@@ -204,6 +204,22 @@ func failMessage(e Expectation, dataset, flow string) string {
 // quoteIdents renders columns as `a`, `b`.
 // formatRE is what a table format name may look like in USING.
 var formatRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// formatClause states a dataset's table format: USING format, except for
+// Delta. Spark 4.2's pipeline runner sets a stated format again, as the
+// reserved table property "provider", on every refresh of a table that
+// exists, and Delta Lake refuses any change of that property
+// (DELTA_CANNOT_CHANGE_PROVIDER): every run after the first would fail.
+// A Delta environment makes Delta its default format
+// (spark.sql.sources.default=delta, which the sandbox launcher sets and the
+// promotion parity check reads from production), so its tables are Delta
+// tables without USING; the comment keeps the format visible to readers.
+func formatClause(format string) string {
+	if format == "delta" {
+		return "-- table format: delta (the environment's default format; not stated with USING, which Delta refuses on refresh)\n"
+	}
+	return "USING " + format + "\n"
+}
 
 func quoteIdents(cols []string) string {
 	q := make([]string, len(cols))
