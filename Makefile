@@ -33,17 +33,20 @@ run: build
 	$(BIN) serve --transport http --listen 127.0.0.1:8765
 
 # The other sandbox profile CI runs the end-to-end tests on (the default
-# profile runs everything).
-OTHER_SPARK := 4.2
-OTHER_FORMAT := delta
+# profile, Spark 4.2 + Delta, runs everything).
+OTHER_SPARK := 4.3
+OTHER_FORMAT := parquet
 
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
 # Connect server started by our own launcher in a throwaway workspace, on
-# the default sandbox profile; then the pipeline lifecycle test (validate,
-# runs, refreshes, two flows into one streaming table) again on the other
-# profile. Fails (never skips) when the engine cannot start. The web
-# console's browser tests leave their screenshots in bin/console-screenshots.
+# the default sandbox profile; then the end-to-end path again on the other
+# profile, in a workspace of its own: the ./e2e/ package (validate, run,
+# promote, approvals, faults, cluster promotion, through real MCP clients)
+# and the engine's pipeline lifecycle test (runs, refreshes, two flows into
+# one streaming table). Fails (never skips) when the engine cannot start.
+# The web console's browser tests leave their screenshots in
+# bin/console-screenshots.
 test: lint check-generate docs-check functions-check fuzz-short node-tools browser python-mcp build
 	@set -euo pipefail; \
 	ws=$$(mktemp -d -t sdp-mcp-test.XXXXXX); ws2=$$(mktemp -d -t sdp-mcp-test.XXXXXX); \
@@ -51,8 +54,9 @@ test: lint check-generate docs-check functions-check fuzz-short node-tools brows
 	SDP_MCP_TEST_WORKSPACE="$$ws" SDP_MCP_SCREENSHOTS="$${SDP_MCP_SCREENSHOTS:-$(CURDIR)/bin/console-screenshots}" \
 	  $(GO) test -race -tags integration -count=1 -timeout 45m ./...; \
 	$(BIN) --workspace "$$ws" sandbox stop >/dev/null; \
-	echo "pipeline lifecycle test on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
+	echo "end-to-end tests on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
 	export SDP_MCP_TEST_WORKSPACE="$$ws2" SDP_MCP_TEST_SPARK=$(OTHER_SPARK) SDP_MCP_TEST_TABLE_FORMAT=$(OTHER_FORMAT); \
+	$(GO) test -race -tags integration -count=1 -timeout 30m ./e2e/; \
 	$(GO) test -race -tags integration -count=1 -timeout 10m -run '^TestPipelineLifecycle$$' ./engine/
 
 # pyspark of the default profile and of the other profile, with the

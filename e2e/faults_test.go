@@ -99,10 +99,14 @@ func TestFaults(t *testing.T) {
 	execSQL(t, ctx, pc, "CREATE SCHEMA "+src, "CREATE SCHEMA "+prodSchema,
 		"CREATE TABLE "+src+".labels (id INT) USING parquet")
 
+	// The server's sandbox runs the test profile, like production (the
+	// shared test server).
 	sdpConfig := writeFile(t, dir, "sdp-mcp.yaml", fmt.Sprintf(`workspace: %s
 environments:
   sandbox:
     schema: fault_dev
+    spark: "%s"
+    table_format: %s
   production:
     url: sc://127.0.0.1:%d/
     token_env: FAULTS_PROD_TOKEN
@@ -110,7 +114,7 @@ environments:
     schema: %s
     storage: file://%s
 policy: policy.yaml
-`, ws, shared.Port, prodSchema, filepath.Join(dir, "prod-storage")))
+`, ws, inst.Profile.Spark, inst.Profile.Format, shared.Port, prodSchema, filepath.Join(dir, "prod-storage")))
 	writeFile(t, dir, "policy.yaml", fmt.Sprintf(`version: 1
 environments:
   sandbox:
@@ -272,7 +276,7 @@ environments:
 // under test may have restarted it).
 func startWorkspaceSandbox(t *testing.T, ctx context.Context, ws string) *sandbox.Instance {
 	t.Helper()
-	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g"})
+	inst, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g", Profile: sparktest.Profile()})
 	if err != nil {
 		t.Fatalf("starting the private sandbox: %v", err)
 	}

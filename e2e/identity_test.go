@@ -184,9 +184,11 @@ http:
 		t.Errorf("mode legacy negotiated %q", rs[0].Protocol)
 	}
 	rs = pyAgent(t, srv.url, alice, "legacy", "accept", promoteCall("p_legacy", h2))
-	if rs[0].IsError || len(rs[0].Asked) != 1 || !strings.Contains(rs[0].Asked[0], h2) {
+	if rs[0].IsError || rs[0].Structured["ok"] != true || len(rs[0].Asked) != 1 || !strings.Contains(rs[0].Asked[0], h2) {
 		t.Fatalf("legacy promote with an accepting person: %+v", rs[0])
 	}
+	// The table's definition was replaced by one with another column.
+	checkRows(t, ctx, prod.URL(), "SELECT * FROM spark_catalog."+prodSchema+".t", [][]any{{int32(2)}})
 
 	// 3. Bob on 2026-07-28 with a callback: a decline refuses; accepting
 	// a fresh question (an input-required round) promotes.
@@ -198,7 +200,7 @@ http:
 	}
 	rs = pyAgent(t, srv.url, bob, "auto", "accept", promoteCall("p_bob", h3),
 		pyCall{Tool: "list_pipelines", Args: map[string]any{}, Meta: map[string]any{"sdp-mcp/conversation": "bob-chat-2"}})
-	if rs[0].IsError || len(rs[0].Asked) != 1 {
+	if rs[0].IsError || rs[0].Structured["ok"] != true || len(rs[0].Asked) != 1 {
 		t.Fatalf("an accepted promotion on 2026-07-28: %+v", rs[0])
 	}
 	checkRows(t, ctx, prod.URL(), "SELECT three FROM spark_catalog."+prodSchema+".t", [][]any{{int32(3)}})

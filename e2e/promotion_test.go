@@ -182,7 +182,7 @@ func TestClusterPromotion(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	began := time.Now()
 	cl, err := sandbox.StartCluster(ctx, sandbox.ClusterOptions{Dir: t.TempDir(), Workers: 2, WorkerCores: 1,
-		WorkerMemory: "1g", DriverMemory: "1g", Logger: log})
+		WorkerMemory: "1g", DriverMemory: "1g", Logger: log, Profile: sparktest.Sandbox(t).Profile})
 	if err != nil {
 		t.Fatalf("starting the standalone cluster: %v", err)
 	}
@@ -225,17 +225,38 @@ func TestClusterPromotion(t *testing.T) {
 	checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer", totals)
 	checkExecutors(t, cl.MasterStatusURL)
 
-	// A change production's parquet table cannot take in place (a column
-	// retyped): promote computes the plan, refuses it before anything runs,
-	// and production keeps its rows.
+	// A column retyped. A parquet table in the metastore cannot take it in
+	// place: promote computes the plan, refuses it before anything runs, and
+	// production keeps its rows. A Delta table can: the plan shows the
+	// breaking change and the promotion replaces the table's definition.
 	s.declare("SELECT customer, CAST(sum(amount) AS INT) AS total FROM orders_clean GROUP BY customer")
 	hash2 := s.validate(t)
-	msg := s.refused("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash2})
-	if !strings.Contains(msg, "promote was refused and nothing ran") ||
-		!strings.Contains(msg, "customer_totals: column 2 would change from total bigint to total int") {
-		t.Errorf("promote of a retyped parquet column: %s", msg)
+	if format := sparktest.Sandbox(t).Profile.Format; sandbox.FileBased(format) {
+		msg := s.refused("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash2})
+		if !strings.Contains(msg, "promote was refused and nothing ran") ||
+			!strings.Contains(msg, "customer_totals: column 2 would change from total bigint to total int") {
+			t.Errorf("promote of a retyped parquet column: %s", msg)
+		}
+		checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer", totals)
+	} else {
+		pr = s.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash2})
+		text, _ := pr["plan"].(map[string]any)["text"].(string)
+		if pr["ok"] != true || !strings.Contains(text, "customer_totals   recompute, 3 rows now; columns: total bigint → int (breaks readers)") {
+			t.Fatalf("promote of a retyped %s column: %s", format, mustJSON(t, pr))
+		}
+		checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer",
+			[][]any{{"alice", int32(100)}, {"bob", int32(20)}, {"dave", int32(10)}})
+		// Back to the first definition, so the next step starts where the
+		// parquet path does.
+		s.declare("SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer")
+		if h := s.validate(t); h != hash {
+			t.Fatalf("the first definition again has hash %s, want %s", h, hash)
+		}
+		if pr = s.call("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash}); pr["ok"] != true {
+			t.Fatalf("promote of the first definition again: %s", mustJSON(t, pr))
+		}
+		checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer", totals)
 	}
-	checkRows(t, ctx, s.prodURL, "SELECT customer, total FROM spark_catalog.analytics.customer_totals ORDER BY customer", totals)
 
 	// A change it can take: a column added at the end, a new dataset;
 	// orders_clean is unchanged.
@@ -293,18 +314,22 @@ func checkExecutors(t *testing.T, statusURL string) {
 }
 
 // TestPromotionRefusedAcrossProfiles promotes into a production server on
-// another Spark minor version and table format than the sandbox (Spark 4.2
-// with Delta Lake, from the launcher's second profile): the plan shows both
+// another Spark minor version and table format than the sandbox (the
+// launcher's other profile: Spark 4.3 + parquet against the default 4.2 +
+// Delta, and the reverse): the plan shows both
 // differences, promote refuses and writes nothing; with the policy's
 // production_parity: warn the plan only warns.
 func TestPromotionRefusedAcrossProfiles(t *testing.T) {
 	ctx := sparktest.Context(t, 8*time.Minute)
-	sparktest.Sandbox(t)
 	ws := t.TempDir()
-	prod, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g",
-		Profile: sandbox.Profile{Spark: "4.2", Format: sandbox.FormatDelta}})
+	sb := sparktest.Sandbox(t)
+	other := sandbox.Profile{Spark: "4.3", Format: sandbox.FormatParquet}
+	if sb.Profile == other {
+		other = sandbox.Profile{Spark: "4.2", Format: sandbox.FormatDelta}
+	}
+	prod, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Memory: "1g", Profile: other})
 	if err != nil {
-		t.Fatalf("starting the Spark 4.2 + Delta production server: %v", err)
+		t.Fatalf("starting the %v production server: %v", other, err)
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -313,6 +338,7 @@ func TestPromotionRefusedAcrossProfiles(t *testing.T) {
 			t.Errorf("stopping the production server: %v", err)
 		}
 	})
+	formatDifference := "the sandbox writes " + sb.Profile.Format + " tables, production " + other.Format + " tables"
 	s := newPromotionSetup(t, ctx, prod.URL(), prod.Port, prod.Token, "")
 	s.declare("SELECT customer, sum(amount) AS total FROM orders_clean GROUP BY customer")
 	hash := s.validate(t)
@@ -320,8 +346,8 @@ func TestPromotionRefusedAcrossProfiles(t *testing.T) {
 	plan := s.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
 	pa, _ := plan["parity"].(map[string]any)
 	if pa == nil || pa["same"] != false || plan["blocked"] != true ||
-		!strings.Contains(plan["text"].(string), "refused: the sandbox runs Spark 4.3.0, production Spark 4.2.0") ||
-		!strings.Contains(plan["text"].(string), "refused: the sandbox writes parquet tables, production delta tables") {
+		!strings.Contains(plan["text"].(string), "refused: the sandbox runs Spark "+sb.SparkVersion+", production Spark "+prod.SparkVersion) ||
+		!strings.Contains(plan["text"].(string), "refused: "+formatDifference) {
 		t.Fatalf("plan across formats:\n%s", mustJSON(t, plan))
 	}
 	if msg := s.refused("promote", map[string]any{"pipeline": "sales", "pipeline_hash": hash}); !strings.Contains(msg, "the sandbox does not look like production") {
@@ -337,7 +363,7 @@ func TestPromotionRefusedAcrossProfiles(t *testing.T) {
 	s.restart()
 	plan = s.call("plan_promotion", map[string]any{"pipeline": "sales", "pipeline_hash": hash})
 	t.Logf("plan across profiles with production_parity: warn:\n%s", plan["text"])
-	if plan["blocked"] != false || !strings.Contains(plan["text"].(string), "warning: the sandbox writes parquet tables, production delta tables") {
+	if plan["blocked"] != false || !strings.Contains(plan["text"].(string), "warning: "+formatDifference) {
 		t.Errorf("plan with production_parity: warn:\n%s", plan["text"])
 	}
 }

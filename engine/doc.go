@@ -90,9 +90,10 @@
 //
 // # Known limitation
 //
-// On Spark 4.3 with file-based tables (parquet, the sandbox's default), the
+// With file-based tables (parquet, the Spark 4.3 sandbox's format), the
 // flows writing one streaming table share one commit log keyed by batch
 // number, and Spark drops a batch whose number another flow already used:
 // a streaming table fed by several flows can lose rows. Validate warns
-// about such tables (ValidationResult.Warnings).
+// about such tables (ValidationResult.Warnings); Delta tables, the default
+// sandbox's, are exact.
 package engine

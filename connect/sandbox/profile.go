@@ -58,18 +58,18 @@ func LineOf(line string) (Line, bool) {
 }
 
 // DefaultProfile is the sandbox's profile when the configuration names
-// none. It stays Spark 4.3 + parquet until the whole test suite has run
-// green on Spark 4.2 + Delta, the newest combination whose lakehouse format
-// works end to end (selectable with spark: "4.2").
+// none: Spark 4.2 + Delta Lake, the newest combination whose lakehouse
+// format works end to end (no Delta release exists for Spark 4.3 yet).
+// Spark 4.3 + parquet stays selectable (spark: "4.3").
 func DefaultProfile() Profile { return Profile{Spark: defaultLine, Format: defaultFormat} }
 
 const (
-	defaultLine   = "4.3"
-	defaultFormat = FormatParquet
+	defaultLine   = "4.2"
+	defaultFormat = FormatDelta
 )
 
 // SparkVersion is the pyspark / Spark release of [DefaultProfile].
-const SparkVersion = "4.3.0"
+const SparkVersion = "4.2.0"
 
 // Supported is one profile the local sandbox can run, with what it needs.
 type Supported struct {

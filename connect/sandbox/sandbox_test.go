@@ -446,3 +446,16 @@ func TestTerminateProcessGroup(t *testing.T) {
 		t.Error("process group still alive")
 	}
 }
+
+// A state file written before profiles existed describes the only sandbox
+// there was, Spark 4.3 + parquet, whatever the default is now.
+func TestLegacyStateIsSpark43Parquet(t *testing.T) {
+	legacy := &State{PID: 1, Port: 15002, SparkVersion: "4.3.0"}
+	if got, want := legacy.profile(), (Profile{Spark: "4.3", Format: FormatParquet}); got != want {
+		t.Errorf("legacy state profile %v, want %v", got, want)
+	}
+	current := &State{PID: 1, Port: 15002, SparkLine: "4.2", TableFormat: FormatDelta}
+	if got := current.profile(); got != (Profile{Spark: "4.2", Format: FormatDelta}) {
+		t.Errorf("state profile %v", got)
+	}
+}
