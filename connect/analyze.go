@@ -66,6 +66,31 @@ func (c *Client) Schema(ctx context.Context, p Plan) ([]Column, error) {
 	return columnsFromProto(resp.GetSchema().GetSchema()), nil
 }
 
+// StructFields resolves p, whose columns must all be structs, and returns
+// the fields of each as columns (with their own nullability, which the
+// type name of the struct does not carry). It lets one analysis answer for
+// several queries side by side, each packed into one struct column.
+func (c *Client) StructFields(ctx context.Context, p Plan) ([][]Column, error) {
+	if p.IsZero() {
+		return nil, errZeroPlan
+	}
+	resp, err := c.analyze(ctx, &sparkpb.AnalyzePlanRequest{
+		Analyze: &sparkpb.AnalyzePlanRequest_Schema_{Schema: &sparkpb.AnalyzePlanRequest_Schema{Plan: p.proto()}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fields := resp.GetSchema().GetSchema().GetStruct().GetFields()
+	out := make([][]Column, len(fields))
+	for i, f := range fields {
+		if f.GetDataType().GetStruct() == nil {
+			return nil, fmt.Errorf("column %d (%s) of the plan is a %s, not a struct", i, f.GetName(), typeName(f.GetDataType()))
+		}
+		out[i] = columnsFromProto(f.GetDataType())
+	}
+	return out, nil
+}
+
 // Explain returns the plan text of p in the given mode.
 func (c *Client) Explain(ctx context.Context, p Plan, mode ExplainMode) (string, error) {
 	if p.IsZero() {

@@ -228,6 +228,7 @@ func withChecks(sql string, es []pipeline.Expectation) string {
 // schema resolves a query on the shared session, without running it.
 func (e *Engine) schema(ctx context.Context, sql string) ([]connect.Column, error) {
 	var cols []connect.Column
+	e.analyzeCalls.Add(1)
 	err := e.withSession(ctx, func(c *connect.Client) error {
 		cctx, cancel := e.withCallTimeout(ctx)
 		defer cancel()
