@@ -109,12 +109,18 @@ type walk struct {
 
 // walkParts analyses every part of p (bound) against stand-ins, reusing
 // cached facts.
-func (e *Engine) walkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, ident string) (*walk, error) {
+//
+// srcs are the schemas of the source tables g reads (sourceSchemas); nil
+// reads them.
+func (e *Engine) walkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, ident string, srcs map[string]string) (*walk, error) {
 	w := &walk{e: e, p: p, g: g, parts: pipeline.NewParts(p), changed: map[string]bool{}, partCols: map[string][]connect.Column{}, ident: ident,
 		a: &analysis{columns: map[string][]connect.Column{}, failed: map[string]bool{}}}
-	var err error
-	if w.srcs, err = e.sourceSchemas(ctx, g); err != nil {
-		return nil, err
+	w.srcs = srcs
+	if srcs == nil {
+		var err error
+		if w.srcs, err = e.sourceSchemas(ctx, g); err != nil {
+			return nil, err
+		}
 	}
 	order, err := g.Order()
 	if err != nil {

@@ -210,7 +210,7 @@ func (e *Engine) checkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeli
 	if err != nil {
 		return nil, err
 	}
-	w, err := e.walkParts(ctx, p, g, ident)
+	w, err := e.walkParts(ctx, p, g, ident, nil)
 	if err != nil {
 		return nil, err
 	}
