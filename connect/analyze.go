@@ -54,6 +54,15 @@ func (c *Client) SparkVersion(ctx context.Context) (string, error) {
 // Schema resolves p on the server and returns its columns. Spark 4.1 and
 // later analyze without executing, so a command plan is not run.
 func (c *Client) Schema(ctx context.Context, p Plan) ([]Column, error) {
+	dt, err := c.schema(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return columnsFromProto(dt), nil
+}
+
+// schema asks the server for the schema of p.
+func (c *Client) schema(ctx context.Context, p Plan) (*sparkpb.DataType, error) {
 	if p.IsZero() {
 		return nil, errZeroPlan
 	}
@@ -63,7 +72,27 @@ func (c *Client) Schema(ctx context.Context, p Plan) ([]Column, error) {
 	if err != nil {
 		return nil, err
 	}
-	return columnsFromProto(resp.GetSchema().GetSchema()), nil
+	return resp.GetSchema().GetSchema(), nil
+}
+
+// StructFields resolves p, whose columns must all be structs, and returns
+// the fields of each as columns (with their own nullability, which the
+// type name of the struct does not carry). It lets one analysis answer for
+// several queries side by side, each packed into one struct column.
+func (c *Client) StructFields(ctx context.Context, p Plan) ([][]Column, error) {
+	dt, err := c.schema(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	fields := dt.GetStruct().GetFields()
+	out := make([][]Column, len(fields))
+	for i, f := range fields {
+		if f.GetDataType().GetStruct() == nil {
+			return nil, fmt.Errorf("column %d (%s) of the plan is a %s, not a struct", i, f.GetName(), typeName(f.GetDataType()))
+		}
+		out[i] = columnsFromProto(f.GetDataType())
+	}
+	return out, nil
 }
 
 // Explain returns the plan text of p in the given mode.

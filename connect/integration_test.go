@@ -282,6 +282,18 @@ func TestAnalyze(t *testing.T) {
 	if diff := cmp.Diff(want, cols); diff != "" {
 		t.Errorf("schema (-want +got):\n%s", diff)
 	}
+	// Struct columns: each one's fields, with their own nullability.
+	fields, err := c.StructFields(ctx, connect.SQL("SELECT struct(q.*) AS a, struct(1 AS one) AS b FROM ("+
+		"SELECT id, CAST(id AS DECIMAL(10,2)) AS d, ARRAY(id) AS a FROM RANGE(5) WHERE id > 1) AS q"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]connect.Column{want, {{Name: "one", Type: "int"}}}, fields); diff != "" {
+		t.Errorf("struct fields (-want +got):\n%s", diff)
+	}
+	if _, err := c.StructFields(ctx, connect.SQL("SELECT struct(1 AS one) AS b, 2 AS n")); err == nil || !strings.Contains(err.Error(), "not a struct") {
+		t.Errorf("StructFields of a plan with a column that is not a struct: %v", err)
+	}
 	for mode, marker := range map[connect.ExplainMode]string{
 		connect.ExplainSimple: "Physical Plan", connect.ExplainExtended: "Analyzed Logical Plan",
 		connect.ExplainCodegen: "Generated code", connect.ExplainCost: "Optimized Logical Plan",

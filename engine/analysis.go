@@ -101,44 +101,86 @@ type walk struct {
 	mu       sync.Mutex
 	a        *analysis
 	plan     pipeline.Problems
-	changed  map[string]bool // elements analysed afresh (not from the cache)
+	changed  map[string]bool             // elements analysed afresh (not from the cache)
+	partCols map[string][]connect.Column // each analysed part's own columns
 	analyzed int
 	reused   int
 }
 
 // walkParts analyses every part of p (bound) against stand-ins, reusing
 // cached facts.
-func (e *Engine) walkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, ident string) (*walk, error) {
-	w := &walk{e: e, p: p, g: g, parts: pipeline.NewParts(p), changed: map[string]bool{}, ident: ident,
+//
+// srcs are the schemas of the source tables g reads (sourceSchemas); nil
+// reads them.
+func (e *Engine) walkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, ident string, srcs map[string]string) (*walk, error) {
+	w := &walk{e: e, p: p, g: g, parts: pipeline.NewParts(p), changed: map[string]bool{}, partCols: map[string][]connect.Column{}, ident: ident,
 		a: &analysis{columns: map[string][]connect.Column{}, failed: map[string]bool{}}}
-	var err error
-	if w.srcs, err = e.sourceSchemas(ctx, g); err != nil {
-		return nil, err
+	w.srcs = srcs
+	if srcs == nil {
+		var err error
+		if w.srcs, err = e.sourceSchemas(ctx, g); err != nil {
+			return nil, err
+		}
 	}
 	order, err := g.Order()
 	if err != nil {
 		return nil, err // cannot happen: static checks found no cycle
 	}
 	for _, level := range levels(g, order) {
+		var pending, alone []*pendingPart
+		for _, name := range level {
+			parts, err := w.prepare(name)
+			if err != nil {
+				return nil, err
+			}
+			for _, pp := range parts {
+				if batchable(pp) {
+					pending = append(pending, pp)
+				} else {
+					alone = append(alone, pp)
+				}
+			}
+		}
+		batch := analysisBatch
+		if e.batch > 0 {
+			batch = e.batch
+		}
+		var groups [][]*pendingPart
+		for len(pending) > 0 {
+			n := min(batch, len(pending))
+			groups, pending = append(groups, pending[:n]), pending[n:]
+		}
+		for _, pp := range alone {
+			groups = append(groups, []*pendingPart{pp})
+		}
 		var wg sync.WaitGroup
 		var errs []error
 		var emu sync.Mutex
 		sem := make(chan struct{}, analysisParallelism)
-		for _, name := range level {
+		for _, group := range groups {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				if err := w.element(ctx, name); err != nil {
+				facts, err := e.analyzeParts(ctx, p, group)
+				if err != nil {
 					emu.Lock()
 					errs = append(errs, err)
 					emu.Unlock()
+					return
+				}
+				for i, pp := range group {
+					e.facts.put(pp.key, facts[i])
+					w.record(pp.name, pp.d, facts[i], false)
 				}
 			}()
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
+		}
+		for _, name := range level {
+			w.finish(name)
 		}
 	}
 	w.a.problems = dedupe(w.a.problems)
@@ -166,8 +208,10 @@ func levels(g *pipeline.Graph, order []string) [][]string {
 	return out
 }
 
-// element analyses one dataset or flow whose upstreams are done.
-func (w *walk) element(ctx context.Context, name string) error {
+// prepare lists the parts of one dataset or flow whose upstreams are done
+// that the cache does not answer; the facts of those it answers are
+// recorded. An element reading one that failed is not analysed.
+func (w *walk) prepare(name string) ([]*pendingPart, error) {
 	w.mu.Lock()
 	skip := slices.ContainsFunc(w.g.Dependencies(name), func(dep string) bool { return w.a.failed[dep] })
 	if skip {
@@ -175,51 +219,51 @@ func (w *walk) element(ctx context.Context, name string) error {
 	}
 	w.mu.Unlock()
 	if skip {
-		return nil
+		return nil, nil
 	}
 	if f, ok := w.p.Flow(name); ok {
 		target, _ := w.p.Dataset(f.Target)
-		cols, err := w.part(ctx, "flow", name, f.Query, target)
-		if err != nil {
-			return err
-		}
-		w.mu.Lock()
-		w.a.columns[name] = cols
-		w.mu.Unlock()
-		return nil
+		return w.part("flow", name, f.Query, target)
 	}
-	d, ok := w.p.Dataset(name)
-	if !ok {
-		return nil
+	if d, ok := w.p.Dataset(name); ok && d.Query != "" {
+		return w.part("dataset", name, d.Query, d)
 	}
-	var parts [][]connect.Column
-	if d.Query != "" {
-		cols, err := w.part(ctx, "dataset", name, d.Query, d)
-		if err != nil {
-			return err
-		}
-		parts = append(parts, cols)
-	}
-	flows := w.p.FlowsInto(name)
+	return nil, nil
+}
+
+// finish sets the columns of one dataset or flow once its parts are
+// analysed: a streaming table fed by flows has the union, by name, of its
+// own query's and its flows' columns (each analysed on its own).
+func (w *walk) finish(name string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(flows) == 0 {
-		if len(parts) > 0 {
-			w.a.columns[name] = parts[0]
+	cols, analysed := w.partCols[name]
+	if _, ok := w.p.Flow(name); ok {
+		if analysed {
+			w.a.columns[name] = cols
 		}
-		return nil
+		return
 	}
-	// A streaming table fed by flows: its rows are the union, by name, of
-	// its own query's and its flows' (each analyzed on its own).
+	flows := w.p.FlowsInto(name)
+	if len(flows) == 0 {
+		if analysed {
+			w.a.columns[name] = cols
+		}
+		return
+	}
+	var parts [][]connect.Column
+	if analysed {
+		parts = append(parts, cols)
+	}
 	for _, f := range flows {
 		parts = append(parts, w.a.columns[f.Name])
 	}
 	w.a.columns[name] = unionByName(parts)
-	return nil
 }
 
-// part analyses one body writing to d, from the cache when it can.
-func (w *walk) part(ctx context.Context, on, name, query string, d pipeline.Dataset) ([]connect.Column, error) {
+// part prepares one body writing to d: nothing pending when the cache
+// answers it or it cannot be built (a problem).
+func (w *walk) part(on, name, query string, d pipeline.Dataset) ([]*pendingPart, error) {
 	body, reads, err := w.parts.Body(on, name, query)
 	if err != nil {
 		w.mu.Lock()
@@ -238,14 +282,17 @@ func (w *walk) part(ctx context.Context, on, name, query string, d pipeline.Data
 			return nil, w.a.fail(name, err)
 		}
 	}
-	key := w.key(on, name, d.Name, withChecks(sql, d.Expectations))
-	f, hit := w.e.facts.get(key)
-	if !hit {
-		if f, err = w.e.analyzeFacts(ctx, w.p, on, name, query, sql, d); err != nil {
-			return nil, err
-		}
-		w.e.facts.put(key, f)
+	checked := withChecks(sql, d.Expectations)
+	key := w.key(on, name, d.Name, checked)
+	if f, hit := w.e.facts.get(key); hit {
+		w.record(name, d, f, true)
+		return nil, nil
 	}
+	return []*pendingPart{{on: on, name: name, query: query, sql: sql, checked: checked, d: d, key: key}}, nil
+}
+
+// record adds what analysis established about part name (writing to d).
+func (w *walk) record(name string, d pipeline.Dataset, f *partFacts, hit bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if hit {
@@ -254,6 +301,7 @@ func (w *walk) part(ctx context.Context, on, name, query string, d pipeline.Data
 		w.analyzed++
 		w.changed[name] = true
 	}
+	w.partCols[name] = f.cols
 	w.a.problems = append(w.a.problems, f.problems...)
 	w.plan = append(w.plan, f.plan...)
 	if f.failed {
@@ -262,7 +310,6 @@ func (w *walk) part(ctx context.Context, on, name, query string, d pipeline.Data
 	if f.target {
 		w.a.failed[name], w.a.failed[d.Name] = true, true
 	}
-	return f.cols, nil
 }
 
 // key is the cache key of a part: everything its analysis depends on.

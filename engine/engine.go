@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
@@ -100,6 +101,12 @@ type Engine struct {
 	closed   bool
 
 	facts factCache // what analysis established, see analysis.go
+	// batch is the most parts one batched analysis answers for; 0 means
+	// analysisBatch (tests set 1 to compare with parts sent alone).
+	batch int
+	// analyzeCalls counts the schema and explain requests analysis sent
+	// (tests and benchmarks read it).
+	analyzeCalls atomic.Int64
 }
 
 // sourceSchema is one schema sources are read from, with the table globs

@@ -63,17 +63,12 @@ func (e *Engine) checkPlan(ctx context.Context, p *pipeline.Pipeline, rel connec
 	if err != nil {
 		return nil, err
 	}
-	opts := plan.Options{AllowedSources: gopts.AllowedSources, Catalog: p.Catalog, Schema: p.Database,
-		Datasets: gopts.Datasets, Static: guardrails.Check(sql, gopts).Sources, SQL: sql}
-	pl, err := plan.Parse(text)
 	var fs []guardrails.Finding
+	pl, err := plan.Parse(text)
 	if err != nil {
 		fs = append(plan.LineBreaks(sql), plan.Unreadable(err))
-	} else {
-		if opts.ViewReads, err = e.viewReads(ctx, pl); err != nil {
-			return nil, err
-		}
-		fs = plan.Check(pl, opts)
+	} else if fs, err = e.planFindings(ctx, p, gopts, pl, sql); err != nil {
+		return nil, err
 	}
 	if len(fs) > 0 {
 		e.log.Warn("plan check refused a query", "on", subj.on, "name", subj.name, "rules", rules(fs))
@@ -81,10 +76,23 @@ func (e *Engine) checkPlan(ctx context.Context, p *pipeline.Pipeline, rel connec
 	return planProblems(p, gopts, fs, subj), nil
 }
 
+// planFindings applies the plan rules to pl, the analyzed plan of sql over
+// p (bound), with the plans of the views it reads.
+func (e *Engine) planFindings(ctx context.Context, p *pipeline.Pipeline, gopts guardrails.CheckOptions, pl *plan.Plan, sql string) ([]guardrails.Finding, error) {
+	opts := plan.Options{AllowedSources: gopts.AllowedSources, Catalog: p.Catalog, Schema: p.Database,
+		Datasets: gopts.Datasets, Static: guardrails.Check(sql, gopts).Sources, SQL: sql}
+	var err error
+	if opts.ViewReads, err = e.viewReads(ctx, pl); err != nil {
+		return nil, err
+	}
+	return plan.Check(pl, opts), nil
+}
+
 // explain returns the extended explain of rel, on the Spark session of the
 // agent in ctx.
 func (e *Engine) explain(ctx context.Context, rel connect.Plan) (string, error) {
 	var text string
+	e.analyzeCalls.Add(1)
 	err := e.withSession(ctx, func(c *connect.Client) error {
 		cctx, cancel := e.withCallTimeout(ctx)
 		defer cancel()
@@ -202,7 +210,7 @@ func (e *Engine) checkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeli
 	if err != nil {
 		return nil, err
 	}
-	w, err := e.walkParts(ctx, p, g, ident)
+	w, err := e.walkParts(ctx, p, g, ident, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,18 @@ import (
 //
 // Problems are in the result; the error is for infrastructure failures only.
 func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*ValidationResult, error) {
+	return e.validate(ctx, p, false)
+}
+
+// ValidateFull is Validate with the ground truth before a release: the
+// whole graph is dry-run unless a full dry-run already passed for this very
+// draft on this engine (promote calls it on production). A run needs no
+// such step: it resolves the whole graph before it writes anything.
+func (e *Engine) ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*ValidationResult, error) {
+	return e.validate(ctx, p, true)
+}
+
+func (e *Engine) validate(ctx context.Context, p *pipeline.Pipeline, full bool) (*ValidationResult, error) {
 	b := e.bind(p)
 	hash, err := p.Hash()
 	if err != nil {
@@ -56,7 +69,16 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	if err != nil {
 		return nil, err
 	}
-	dr := e.planDryRun(b, hash, ident)
+	// A dry-run that passed stands for this draft only while the source
+	// tables it read keep their schemas.
+	srcs, err := e.sourceSchemas(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	dr := e.planDryRun(b, hash, ident, sourcesKey(srcs))
+	if full && !dr.skip {
+		dr.full, dr.kind, dr.elements = true, dryRunFull, len(b.Datasets)+len(b.Flows)
+	}
 
 	// Analysis (on the shared session), a full SDP dry-run (on a session
 	// of its own) and the warnings are independent: run them side by side.
@@ -72,7 +94,7 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		w, aErr = e.walkParts(ctx, b, g, ident)
+		w, aErr = e.walkParts(ctx, b, g, ident, srcs)
 		analysisTime = time.Since(started)
 	}()
 	go func() { defer wg.Done(); warns, wErr = e.warnings(ctx, b) }()
@@ -113,6 +135,16 @@ func (e *Engine) Validate(ctx context.Context, p *pipeline.Pipeline) (*Validatio
 	res.Checks = &ValidationChecks{Analyzed: w.analyzed, Reused: w.reused, DryRun: dr.kind, DryRunElements: dr.elements,
 		AnalysisTime: analysisTime, DryRunTime: dryRunTime}
 	return res, nil
+}
+
+// sourcesKey renders source table schemas (sourceSchemas) in a stable
+// order, for cache keys.
+func sourcesKey(srcs map[string]string) string {
+	var b strings.Builder
+	for _, t := range slices.Sorted(maps.Keys(srcs)) {
+		b.WriteString(t + "=" + srcs[t] + "\x00")
+	}
+	return b.String()
 }
 
 // staticProblems runs the checks that need no engine.
@@ -228,6 +260,7 @@ func withChecks(sql string, es []pipeline.Expectation) string {
 // schema resolves a query on the shared session, without running it.
 func (e *Engine) schema(ctx context.Context, sql string) ([]connect.Column, error) {
 	var cols []connect.Column
+	e.analyzeCalls.Add(1)
 	err := e.withSession(ctx, func(c *connect.Client) error {
 		cctx, cancel := e.withCallTimeout(ctx)
 		defer cancel()

@@ -41,8 +41,11 @@ const (
 // declarations; it cannot clash with an element name.
 const configElement = "\x00configuration"
 
-func (e *Engine) planDryRun(p *pipeline.Pipeline, hash, ident string) *dryRunPlan {
-	dr := &dryRunPlan{passedKey: ident + "\x00" + hash, verifyKey: ident + "\x00" + p.Name}
+// srcs keys the schemas of the source tables p reads: a dry-run that passed
+// stands for the draft only while they are unchanged. (What changed in them
+// is re-analysed, and a partial dry-run covers it.)
+func (e *Engine) planDryRun(p *pipeline.Pipeline, hash, ident, srcs string) *dryRunPlan {
+	dr := &dryRunPlan{passedKey: ident + "\x00" + hash + "\x00" + srcs, verifyKey: ident + "\x00" + p.Name}
 	switch {
 	case e.facts.dryRunPassed(dr.passedKey):
 		dr.skip, dr.kind = true, dryRunReused

@@ -104,6 +104,13 @@ func TestIncrementalValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate("body changed", 1, dryRunPartial)
+	// Before a release the whole graph is dry-run, once per draft.
+	for _, want := range []string{dryRunFull, dryRunReused} {
+		v, err := e.eng.ValidateFull(e.ctx, p)
+		if err != nil || !v.OK || v.Checks.DryRun != want || v.Checks.Analyzed != 0 {
+			t.Fatalf("ValidateFull after a partial validation: %v, %+v, want dry-run %s and nothing analysed", err, v, want)
+		}
+	}
 
 	// An upstream whose columns change: it and what reads it.
 	if _, err := p.PutDataset(pipeline.Dataset{Name: "a", Kind: pipeline.MaterializedView, Query: "SELECT id, v, v * 2 AS w FROM " + e.src + ".base"}); err != nil {

@@ -92,11 +92,15 @@ func (s *Server) middleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandle
 		case err != nil:
 			ref := newRef()
 			public := "the call failed inside the server"
+			// The log holds the whole cause chain (for a Spark error: its
+			// class, SQLSTATE, message and Spark's own causes) under the ref
+			// the agent sees, however the error was wrapped.
+			cause := toolcall.CauseChain(err)
 			var ie *toolcall.InfraError
 			if errors.As(err, &ie) {
-				public = ie.Public
+				public, cause = ie.Public, toolcall.CauseChain(ie.Err)
 			}
-			s.log.Error("tool call failed", "ref", ref, "tool", req.Params.Name, "err", err)
+			s.log.Error("tool call failed", "ref", ref, "tool", req.Params.Name, "public", public, "cause", cause)
 			rec.Decision, rec.Rules = audit.Failed, []string{"infrastructure"}
 			rec.Summary = public + " (ref " + ref + ")"
 			err = &callError{msg: fmt.Sprintf("internal error (ref %s): %s; the server log has the details", ref, public)}

@@ -92,6 +92,10 @@ func (f *fakeEngine) Validate(_ context.Context, p *pipeline.Pipeline) (*engine.
 	return &engine.ValidationResult{OK: true, PipelineHash: sum}, err
 }
 
+func (f *fakeEngine) ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+	return f.Validate(ctx, p)
+}
+
 func (f *fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, _ engine.RunOptions, _ func(engine.Progress)) (*engine.RunResult, error) {
 	sum, err := p.Hash()
 	return &engine.RunResult{OK: true, PipelineHash: sum}, err

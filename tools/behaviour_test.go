@@ -87,10 +87,10 @@ func TestPromoteUsesProductionOnlyForPromote(t *testing.T) {
 	if d := h.dialed(); !slices.Equal(d, []string{config.Sandbox, config.Production}) {
 		t.Errorf("dialled %v", d)
 	}
-	want := []string{"Profile", "DescribeSource spark_catalog.raw.orders", "Validate sales main.analytics",
+	want := []string{"Profile", "DescribeSource spark_catalog.raw.orders", "ValidateFull sales main.analytics",
 		"InspectTables sales main.analytics", "Run sales main.analytics"}
 	if got := h.engines[config.Production].Calls(); !slices.Equal(got, want) {
-		t.Errorf("production calls = %v, want %v (profile, source pre-flight, dry-run, plan, then run)", got, want)
+		t.Errorf("production calls = %v, want %v (profile, source pre-flight, a full dry-run, plan, then run)", got, want)
 	}
 	// The promotion is recorded against the validated hash.
 	st, err := pipeline.LoadState(h.handler.dir("sales"))
@@ -130,7 +130,7 @@ func TestPromoteRefusedWhenProductionDryRunFails(t *testing.T) {
 
 type failingValidate struct{ fakeEngine }
 
-func (*failingValidate) Validate(_ context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+func (*failingValidate) ValidateFull(_ context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
 	return nil, pipeline.Problems{{On: "dataset", Name: "orders_clean", Field: "query",
 		Message: "[TABLE_OR_VIEW_NOT_FOUND] spark_catalog.raw.orders", Fix: "create it in production first"}}
 }

@@ -124,8 +124,17 @@ func (f *fakeEngine) Preview(_ context.Context, p *pipeline.Pipeline, req engine
 	return &engine.PreviewResult{Columns: cols, Rows: rows, Truncated: truncated, Elapsed: 42 * time.Millisecond}, nil
 }
 
-func (f *fakeEngine) Validate(_ context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+func (f *fakeEngine) ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+	f.record("ValidateFull " + p.Name + " " + p.Catalog + "." + p.Database)
+	return f.validate(ctx, p)
+}
+
+func (f *fakeEngine) Validate(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
 	f.record("Validate " + p.Name + " " + p.Catalog + "." + p.Database)
+	return f.validate(ctx, p)
+}
+
+func (f *fakeEngine) validate(_ context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
 	if f.infra != nil {
 		return nil, f.infra
 	}

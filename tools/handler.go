@@ -29,6 +29,9 @@ type Engine interface {
 	DescribeSource(ctx context.Context, name string) (*engine.Source, error)
 	Preview(ctx context.Context, p *pipeline.Pipeline, req engine.PreviewRequest) (*engine.PreviewResult, error)
 	Validate(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error)
+	// ValidateFull validates with a dry-run of the whole graph (unless one
+	// passed for this very draft): promote's check before a release.
+	ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error)
 	Run(ctx context.Context, p *pipeline.Pipeline, opts engine.RunOptions, progress func(engine.Progress)) (*engine.RunResult, error)
 }
 

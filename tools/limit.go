@@ -79,6 +79,15 @@ func (l limitedEngine) Validate(ctx context.Context, p *pipeline.Pipeline) (*eng
 	return l.e.Validate(ctx, p)
 }
 
+func (l limitedEngine) ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+	release, err := l.h.acquireSpark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return l.e.ValidateFull(ctx, p)
+}
+
 func (l limitedEngine) Run(ctx context.Context, p *pipeline.Pipeline, opts engine.RunOptions, progress func(engine.Progress)) (*engine.RunResult, error) {
 	release, err := l.h.acquireSpark(ctx)
 	if err != nil {

@@ -94,7 +94,7 @@ func (h *Handler) promote(ctx context.Context, c *call, in promoteInput) (*promo
 	if len(vps) > 0 {
 		refused = func(ps pipeline.Problems) error { return ps }
 	} else {
-		v, err = eng.Validate(ctx, pp)
+		v, err = eng.ValidateFull(ctx, pp)
 		switch {
 		case errors.As(err, &vps):
 		case err != nil:

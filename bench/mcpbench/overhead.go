@@ -244,6 +244,10 @@ func (fakeEngine) Validate(_ context.Context, p *pipeline.Pipeline) (*engine.Val
 	return &engine.ValidationResult{OK: true, PipelineHash: sum}, err
 }
 
+func (e fakeEngine) ValidateFull(ctx context.Context, p *pipeline.Pipeline) (*engine.ValidationResult, error) {
+	return e.Validate(ctx, p)
+}
+
 func (fakeEngine) Run(_ context.Context, p *pipeline.Pipeline, _ engine.RunOptions, _ func(engine.Progress)) (*engine.RunResult, error) {
 	sum, err := p.Hash()
 	return &engine.RunResult{OK: true, PipelineHash: sum}, err

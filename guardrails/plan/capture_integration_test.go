@@ -95,6 +95,26 @@ func TestCapture(t *testing.T) {
 			}
 		})
 	}
+	for _, bc := range batchCases {
+		t.Run(bc.name, func(t *testing.T) {
+			query, _ := BatchSQL(bc.queries(t))
+			text, err := c.Explain(ctx, connect.SQL(query), connect.ExplainExtended)
+			if err != nil {
+				t.Fatalf("explain %s: %v", query, err)
+			}
+			path := filepath.Join("testdata", "plans", bc.name+".txt")
+			if *update {
+				if err := os.WriteFile(path, []byte(batchFile(bc, normalize(text))), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			_, stored := readCase(t, bc.name)
+			if d := cmp.Diff(readBack(stored), readBack(normalize(text))); d != "" {
+				t.Errorf("the pinned Spark's plan for batch %s no longer reads like testdata/plans/%s.txt (-stored +fresh; -update recaptures):\n%s", bc.name, bc.name, d)
+			}
+		})
+	}
 }
 
 // readBack is what Parse makes of an explain text: its summary, or the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,4 +155,40 @@ func contains(ns []*Node, n *Node) bool {
 		}
 	}
 	return false
+}
+
+// batchCase is a query of several capture cases side by side (BatchSQL),
+// captured into testdata/plans/<name>.txt like the capture cases, with a
+// "parts:" line naming the cases instead of the query.
+type batchCase struct {
+	name string
+	of   []string // capture case names, in order
+}
+
+// A batch holding an unused WITH query ("cte_unused") is not captured:
+// Spark 4.3 fails its analysis with an INTERNAL_ERROR (no CTERelationDef
+// for a CTERelationRef), and the engine analyses such a batch's parts
+// apart (engine.TestBatchedAnalysisMatchesPartsAlone).
+var batchCases = []batchCase{
+	{"batch_mixed", []string{"table", "cte_nested", "view_outside", "subquery_scalar", "stream", "transform", "join", "values", "lateral_subquery", "cte"}},
+	{"batch_plain", []string{"table", "window"}},
+}
+
+// queries are the queries of the cases b is made of.
+func (b batchCase) queries(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, name := range b.of {
+		i := slices.IndexFunc(captureCases, func(c captureCase) bool { return c.name == name })
+		if i < 0 {
+			t.Fatalf("batch case %s: no capture case %s", b.name, name)
+		}
+		out = append(out, captureCases[i].query)
+	}
+	return out
+}
+
+// batchFile renders a captured batch case for testdata.
+func batchFile(b batchCase, explain string) string {
+	return fmt.Sprintf("# Captured from the pinned Spark by TestCapture: the capture cases named below, side by side (BatchSQL).\nparts: %s\n---\n%s", strings.Join(b.of, " "), explain)
 }
