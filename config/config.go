@@ -39,7 +39,7 @@ const (
 	MaxMaxBodyBytes        = 64 << 20
 	DefaultQueryBytes      = 64 << 10
 	MaxQueryBytes          = 1 << 20
-	DefaultDatasets        = 200
+	DefaultDatasets        = 1000
 	MaxDatasets            = 2000
 	DefaultSandboxCatalog  = "spark_catalog"
 	DefaultSandboxSchema   = "default"

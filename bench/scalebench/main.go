@@ -1,7 +1,7 @@
 // Command scalebench measures how sdp-mcp's validation, preview and drafts
 // grow with the size and depth of a pipeline, side by side with the pinned
 // `spark-pipelines` CLI, in one run against one sandbox server. Shapes:
-// wide (four layers, 100 to 500 datasets), chain (each dataset reads the one
+// wide (four layers, 100 to 1000 datasets), chain (each dataset reads the one
 // before, 25 to 100 deep) and a diamond lattice (each dataset joins two of
 // the row before). Measured per shape:
 //
@@ -219,6 +219,7 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		func() (*shape, error) { return wide(src, 100) },
 		func() (*shape, error) { return wide(src, 200) },
 		func() (*shape, error) { return wide(src, 500) },
+		func() (*shape, error) { return wide(src, 1000) },
 		func() (*shape, error) { return chain(src, 25) },
 		func() (*shape, error) { return chain(src, 50) },
 		func() (*shape, error) { return chain(src, 100) },
