@@ -10,8 +10,8 @@ import (
 )
 
 // Profile asks the engine's server what it runs: its Spark version, and the
-// table format of the catalog datasets are written to (the catalog's
-// implementation when it is Delta's or Iceberg's, else the server's
+// table format of the catalog datasets are written to (Iceberg when the
+// catalog's implementation is Iceberg's, else the server's
 // spark.sql.sources.default).
 func (e *Engine) Profile(ctx context.Context) (Profile, error) {
 	var prof Profile
@@ -32,10 +32,10 @@ func (e *Engine) Profile(ctx context.Context) (Profile, error) {
 		// the built-in one.
 		if cat, err := c.GetConf(cctx, "spark.sql.catalog."+e.cfg.Catalog); err == nil {
 			impl := strings.ToLower(cat["spark.sql.catalog."+e.cfg.Catalog])
-			switch {
-			case strings.Contains(impl, "delta"):
-				prof.TableFormat = "delta"
-			case strings.Contains(impl, "iceberg"):
+			// Delta's catalog does not make a table Delta: definitions for
+			// Delta state no USING (pipeline's formatClause), so the default
+			// source decides, and that stays the answer.
+			if strings.Contains(impl, "iceberg") {
 				prof.TableFormat = "iceberg"
 			}
 		} else if ctx.Err() != nil {
