@@ -19,7 +19,7 @@ type shape struct {
 // sourceTables creates the two source tables of schema src.
 func sourceTables(src string) []string {
 	return []string{
-		fmt.Sprintf("CREATE TABLE %s.events USING parquet AS SELECT id, CAST(id %% 10 AS INT) AS k, CAST(id AS DOUBLE) AS v FROM range(200)", src),
+		fmt.Sprintf("CREATE TABLE %s.events USING parquet AS SELECT id, CAST(id %% 10 AS INT) AS k, CAST(id AS DOUBLE) AS v FROM range(1000)", src),
 		fmt.Sprintf("CREATE TABLE %s.dims USING parquet AS SELECT CAST(id AS INT) AS k, CONCAT('k', id) AS label FROM range(10)", src),
 	}
 }
