@@ -96,6 +96,7 @@ func TestSplitRefuses(t *testing.T) {
 		{"a filter above the join", analyzed(func(s string) string {
 			return strings.Replace(s, "+- ~WithCTE\n", "+- ~Filter true\n", 1)
 		}), names},
+		{"a filter that keeps rows", analyzed(func(s string) string { return strings.Replace(s, "+- ~Filter false\n", "+- ~Filter true\n", 1) }), names},
 		{"a definition no part refers to", analyzed(func(s string) string {
 			return strings.Replace(s, "CTERelationRef ", "CTERelationRef 9", 1)
 		}), names},
