@@ -12,7 +12,7 @@ import (
 // server writes lexes with balanced parentheses.
 func FuzzFileRoundTrip(f *testing.F) {
 	for _, seed := range []string{
-		"SELECT 1", "SELECT ')' -- x", "\n) AS `x`\n", "SELECT 'a\\'b' /* ) */", "SELECT `a``b` FROM t\r\n",
+		"SELECT 1", "SELECT ')' -- x", "\n) AS `x`\n", "SELECT 'a\\'b' /* ) */", "SELECT `a``b` FROM t\r\n", "--\\", "SELECT 1 -- x\\",
 	} {
 		f.Add(seed, "comment; it's \\ here")
 	}

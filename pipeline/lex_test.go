@@ -108,3 +108,17 @@ func TestQuoting(t *testing.T) {
 		t.Errorf("quoteName skipping empty parts = %s", got)
 	}
 }
+
+// TestCheckQueryLastLine checks a body as the wrapper writes it: followed by
+// a line break, which a -- comment ending in \ would swallow.
+func TestCheckQueryLastLine(t *testing.T) {
+	for _, q := range []string{"--\\", "SELECT 1 -- note \\", "SELECT 1\n-- c\\"} {
+		ps := checkQuery("dataset", "x", q)
+		if len(ps) != 1 || ps[0].Field != "query" {
+			t.Errorf("checkQuery(%q) = %v, want one problem on query", q, ps)
+		}
+	}
+	if ps := checkQuery("dataset", "x", "SELECT 1 -- a \\ in the middle"); len(ps) != 0 {
+		t.Errorf("a backslash inside a line comment is refused: %v", ps)
+	}
+}

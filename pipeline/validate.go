@@ -244,7 +244,10 @@ func checkQuery(on, name, q string) Problems {
 	case !utf8.ValidString(q):
 		msg = "the query is not valid UTF-8"
 	default:
-		msg = lexCheck(q, lexQuery)
+		// The wrapper puts a line break after the body, so the body is
+		// checked as it will stand there: a -- comment on its last line
+		// that ends with \ would otherwise swallow the closing ")".
+		msg = lexCheck(q+"\n", lexQuery)
 	}
 	if msg == "" {
 		return nil
