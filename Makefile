@@ -36,6 +36,9 @@ run: build
 # profile, Spark 4.2 + Delta, runs everything).
 OTHER_SPARK := 4.3
 OTHER_FORMAT := parquet
+# The engine tests that run there too: the ones whose outcome depends on
+# the format (reruns, redefinitions, the promotion plan's table states).
+OTHER_ENGINE_TESTS := TestPipelineLifecycle|TestRerunAndRedefineInTheEnvironmentsFormat|TestStreamingTableRedefined|TestPromotionPlanOnServer
 
 # The whole suite: static checks, generated-code freshness, then every test
 # (unit and integration, with the race detector) against a real Spark
@@ -57,7 +60,7 @@ test: lint check-generate docs-check functions-check fuzz-short node-tools brows
 	echo "end-to-end tests on Spark $(OTHER_SPARK) + $(OTHER_FORMAT)"; \
 	export SDP_MCP_TEST_WORKSPACE="$$ws2" SDP_MCP_TEST_SPARK=$(OTHER_SPARK) SDP_MCP_TEST_TABLE_FORMAT=$(OTHER_FORMAT); \
 	$(GO) test -race -tags integration -count=1 -timeout 30m ./e2e/; \
-	$(GO) test -race -tags integration -count=1 -timeout 10m -run '^TestPipelineLifecycle$$' ./engine/
+	$(GO) test -race -tags integration -count=1 -timeout 15m -run '^($(OTHER_ENGINE_TESTS))$$' ./engine/
 
 # pyspark of the default profile and of the other profile, with the
 # default format's pinned connector jars, into the cache (idempotent; a

@@ -204,19 +204,20 @@ func lower(parts []string) []string {
 // expectation conditions evaluated, see analysis.go) — a part whose
 // upstream does not analyze being skipped (its problem is the upstream's).
 // With analysisErrs, a part that does not analyze is a problem too (Run: a
-// plan that cannot be had is not run).
-func (e *Engine) checkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, analysisErrs bool) (pipeline.Problems, error) {
+// plan that cannot be had is not run). It also returns the columns each
+// dataset that analysed will have.
+func (e *Engine) checkParts(ctx context.Context, p *pipeline.Pipeline, g *pipeline.Graph, analysisErrs bool) (pipeline.Problems, map[string][]connect.Column, error) {
 	ident, err := e.identity(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := e.walkParts(ctx, p, g, ident, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := w.plan
 	if analysisErrs {
 		out = append(out, w.a.problems...)
 	}
-	return dedupe(out), nil
+	return dedupe(out), w.a.columns, nil
 }

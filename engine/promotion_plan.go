@@ -346,7 +346,19 @@ func BuildPlan(in PlanInput) (*PromotionPlan, error) {
 				dp.Action = ActionUnchanged
 			}
 		}
-		if exists && analyzed && fileBased(ts.Format) {
+		if exists && analyzed && recreates(d, ts, def, dp.Refresh) && !slices.Equal(ts.Columns, cols) {
+			dp.Why += "; the run drops the table and creates it anew with the new columns (its history starts anew)"
+			if dp.Protected != "" && dp.Refresh != RefreshFull { // a full refresh is refused below
+				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s would be dropped and created anew with its new columns, but the policy protects it "+
+					"(full_refresh_protected: %s); keep its columns, or declare the new shape under a new dataset name", name, dp.Protected))
+			}
+		} else if exists && analyzed && d.Kind == pipeline.StreamingTable && dp.Refresh == RefreshIncremental {
+			if msg := appendOnly(ts.Columns, cols); msg != "" {
+				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; a streaming table keeps its rows on an incremental run, so its table's "+
+					"existing columns cannot change (the run would fail); promote with full_refresh: [%q], or keep the existing columns and add new ones after them",
+					name, msg, name))
+			}
+		} else if exists && analyzed && fileBased(ts.Format) {
 			if msg := inPlaceChange(ts.Columns, cols); msg != "" {
 				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; production's table is a %s table in the metastore, "+
 					"which refuses to change a column's type in place (Unable to alter table … incompatible), so the run would fail, "+
@@ -362,9 +374,6 @@ func BuildPlan(in PlanInput) (*PromotionPlan, error) {
 		}
 		if dp.BreaksReaders {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s: %s breaks readers of %s", name, changeList(dp.SchemaChanges, true), dp.Table))
-			if d.Kind == pipeline.StreamingTable && dp.Refresh == RefreshIncremental {
-				plan.Warnings = append(plan.Warnings, fmt.Sprintf("%s is a streaming table whose columns change incompatibly: an incremental run appends rows of the new shape to the old ones; a full refresh (full_refresh) rebuilds it", name))
-			}
 		}
 		plan.Datasets = append(plan.Datasets, dp)
 	}
@@ -428,6 +437,24 @@ func DiffColumns(before, after []connect.Column, nullableStore bool) []ColumnCha
 		}
 	}
 	return out
+}
+
+// recreates reports whether a run drops the production table of d before
+// rebuilding it when its columns change (prepareTables): a table this
+// server wrote that the run rebuilds from scratch — a materialized view
+// with another definition, a streaming table fully refreshed. Any other
+// existing table is changed in place.
+func recreates(d pipeline.Dataset, ts TableState, def, refresh string) bool {
+	if ts.Definition == "" {
+		return false
+	}
+	switch d.Kind {
+	case pipeline.MaterializedView:
+		return refresh != RefreshNone && ts.Definition != def
+	case pipeline.StreamingTable:
+		return refresh == RefreshFull
+	}
+	return false
 }
 
 // inPlaceChange describes the first column position whose type changes

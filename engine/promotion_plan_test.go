@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -169,19 +170,51 @@ func TestBuildPlan(t *testing.T) {
 	if !plan.Blocked() || len(plan.FullRefresh) != 1 {
 		t.Errorf("blocked %v, full refresh %v", plan.Blocked(), plan.FullRefresh)
 	}
-	// In a parquet table, a column cannot change type in place: refused.
+	// A materialized view whose declaration changed along with its columns
+	// is dropped and created anew by the run (dropRedefined): a retyped
+	// column is no refusal, even in a parquet table, and the plan says so.
 	in.Options, in.Preflight, in.Protected, in.Parity = RunOptions{}, nil, nil, nil
 	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "float", Nullable: true}}
+	plan, _ = BuildPlan(in)
+	if d := plan.Datasets[0]; len(plan.Refusals) != 0 || d.Name != "totals" || !strings.Contains(d.Why, "creates it anew") {
+		t.Errorf("retyped column of a redeclared view: refusals %q, %+v", plan.Refusals, d)
+	}
+	// Columns that changed under the same declaration (its sources
+	// changed) are changed in place, and a parquet column cannot change
+	// type in place: refused.
+	qdef, _ := DefinitionHash(q, "totals")
+	oldCols := in.Tables["totals"].Columns
+	in.Tables["totals"] = TableState{Definition: qdef, Format: "parquet", Columns: oldCols}
 	plan, _ = BuildPlan(in)
 	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "totals: column 2 would change from total double to total float") {
 		t.Errorf("retyped parquet column: refusals %q", plan.Refusals)
 	}
 	// A widening works in place.
-	in.Tables["totals"] = TableState{Definition: def, Format: "parquet", Columns: []connect.Column{
+	in.Tables["totals"] = TableState{Definition: qdef, Format: "parquet", Columns: []connect.Column{
 		{Name: "id", Type: "int", Nullable: true}, {Name: "total", Type: "double", Nullable: true}}}
 	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "double", Nullable: true}}
 	if plan, _ = BuildPlan(in); len(plan.Refusals) != 0 {
 		t.Errorf("int → bigint in place: refusals %q", plan.Refusals)
+	}
+
+	// A streaming table keeps its rows on an incremental run: a column it
+	// loses is refused with the fix; a full refresh recreates its table.
+	in.Tables["totals"] = TableState{Definition: qdef, Format: "parquet", Columns: in.Columns["totals"]}
+	in.Columns["events"] = []connect.Column{{Name: "event_id", Type: "bigint", Nullable: true}}
+	plan, _ = BuildPlan(in)
+	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "events: column 1 would change from id bigint to event_id bigint") ||
+		!strings.Contains(plan.Refusals[0], `full_refresh: ["events"]`) {
+		t.Errorf("incremental streaming table losing a column: refusals %q", plan.Refusals)
+	}
+	in.Options = RunOptions{FullRefresh: []string{"events"}}
+	plan, _ = BuildPlan(in)
+	if d := plan.Datasets[1]; len(plan.Refusals) != 0 || d.Name != "events" || !strings.Contains(d.Why, "creates it anew") {
+		t.Errorf("fully refreshed streaming table with new columns: refusals %q, %+v", plan.Refusals, d)
+	}
+	in.Options = RunOptions{}
+	in.Columns["events"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "source", Type: "string", Nullable: true}}
+	if plan, _ = BuildPlan(in); len(plan.Refusals) != 0 {
+		t.Errorf("a column added to a streaming table: refusals %q", plan.Refusals)
 	}
 
 	// A table this server never wrote is replaced: its definition is unknown.
@@ -204,5 +237,24 @@ func TestTableProperty(t *testing.T) {
 	}
 	if got := tableProperty("[]", DefinitionProperty); got != "" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestAppendOnly(t *testing.T) {
+	before := []connect.Column{{Name: "id", Type: "int", Nullable: true}, {Name: "label", Type: "string", Nullable: true}}
+	for _, tc := range []struct {
+		after []connect.Column
+		want  string
+	}{
+		{before, ""},
+		{append(slices.Clone(before), connect.Column{Name: "n", Type: "bigint"}), ""},
+		{[]connect.Column{{Name: "id", Type: "INT"}, {Name: "label", Type: "string"}}, ""}, // nullability and case of types
+		{before[:1], "column label string would go away"},
+		{[]connect.Column{{Name: "id", Type: "bigint"}, {Name: "label", Type: "string"}}, "column 1 would change from id int to id bigint"},
+		{[]connect.Column{{Name: "label", Type: "string"}, {Name: "id", Type: "int"}}, "column 1 would change from id int to label string"},
+	} {
+		if got := appendOnly(before, tc.after); got != tc.want {
+			t.Errorf("appendOnly(%v) = %q, want %q", tc.after, got, tc.want)
+		}
 	}
 }

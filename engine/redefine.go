@@ -2,58 +2,116 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
 
-// dropRedefined drops the table of every materialized view this run
-// recomputes whose definition changed since a run of this server last
-// wrote it (its DefinitionProperty differs from p's), so the run creates
-// it anew with the new definition's columns. p is the bound, stamped
-// pipeline about to run; it returns the tables it dropped.
+// prepareTables readies the existing tables of p for a run with opts, so
+// that the run neither fails on a column change nor alters a table in a
+// way its format refuses. p is the bound, stamped pipeline about to run
+// and cols the columns its analysis gave each dataset. Only tables a run
+// of this server wrote (they carry DefinitionProperty) are touched:
 //
-// A materialized view is recomputed in full on every run, so only the
-// table's history goes. Spark 4.3's pipeline runner drops such a table
-// itself; Spark 4.2's empties it and alters its columns in place to the new
-// definition's, which Delta Lake refuses as soon as a column goes away
-// (DELTA_UNSUPPORTED_ALTER_TABLE_REPLACE_COL_OP) and the metastore refuses
-// for a changed column type. A table without the property (not written by
-// this server) is left to Spark, as are streaming tables, whose rows are
-// not recomputed.
-func (e *Engine) dropRedefined(ctx context.Context, c *connect.Client, p *pipeline.Pipeline, opts RunOptions) ([]string, error) {
-	var dropped []string
+//   - A table the run rebuilds from scratch — a materialized view whose
+//     declaration changed, a streaming table fully refreshed — is dropped
+//     when its columns change, so the run creates it anew with the new
+//     columns. Spark's pipeline runner would otherwise empty the table and
+//     alter its columns in place, which Delta Lake refuses as soon as a
+//     column goes away (DELTA_UNSUPPORTED_ALTER_TABLE_REPLACE_COL_OP) and
+//     the Hive metastore for a column whose type changes
+//     (docs/spark-findings.md). Only the table's history goes: its rows are
+//     recomputed anyway. With the same columns (a changed filter, say) the
+//     table and its history stay.
+//   - A streaming table the run refreshes incrementally keeps its rows, so
+//     its new declaration may only add columns after the existing ones;
+//     any other change is a problem that says to fully refresh it.
+//
+// It returns the tables it dropped and those problems (then it dropped
+// nothing).
+func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeline.Pipeline, opts RunOptions, cols map[string][]connect.Column) ([]string, pipeline.Problems, error) {
+	var drop []string
+	var ps pipeline.Problems
 	for _, d := range p.Datasets {
-		if d.Kind != pipeline.MaterializedView || !recomputes(opts, d.Name) {
+		if (d.Kind != pipeline.MaterializedView && d.Kind != pipeline.StreamingTable) || !recomputes(opts, d.Name) || cols[d.Name] == nil {
 			continue
 		}
+		full := fullyRefreshes(opts, d.Name)
 		want := d.TableProperties[DefinitionProperty]
 		have, exists, err := e.storedDefinition(ctx, c, d.Name)
 		if err != nil {
-			return dropped, err
+			return nil, nil, err
 		}
-		if !exists || have == "" || have == want {
+		// A materialized view under the same declaration, or a streaming
+		// table refreshed incrementally under it, is Spark's to refresh.
+		if !exists || have == "" || (have == want && (d.Kind == pipeline.MaterializedView || !full)) {
 			continue
 		}
 		q := e.qualified(d.Name)
 		cctx, cancel := e.withCallTimeout(ctx)
-		_, err = c.Collect(cctx, connect.SQLCommand("DROP TABLE IF EXISTS "+q), connect.ExecOptions{})
+		stored, err := c.Schema(cctx, connect.Table(q))
 		cancel()
 		if err != nil {
-			return dropped, err
+			return nil, nil, err
 		}
-		e.log.Info("dropped the table of a redefined materialized view; the run creates it anew", "table", q)
-		dropped = append(dropped, q)
+		switch {
+		case slices.Equal(stored, cols[d.Name]):
+			e.log.Info("kept the table of a redeclared dataset: its columns are unchanged", "table", q)
+		case d.Kind == pipeline.MaterializedView || full:
+			drop = append(drop, q)
+		default:
+			if msg := appendOnly(stored, cols[d.Name]); msg != "" {
+				ps = append(ps, pipeline.Problem{On: "dataset", Name: d.Name, Field: "query",
+					Message: "streaming table " + d.Name + " keeps its rows on an incremental run, so its table's existing columns cannot change: " + msg,
+					Fix:     "run it with full_refresh: [\"" + d.Name + "\"] (its table is emptied and its input read again from the start), or keep the existing columns and add new ones after them"})
+			}
+		}
 	}
-	return dropped, nil
+	if len(ps) > 0 {
+		return nil, ps, nil
+	}
+	for _, q := range drop {
+		cctx, cancel := e.withCallTimeout(ctx)
+		_, err := c.Collect(cctx, connect.SQLCommand("DROP TABLE IF EXISTS "+q), connect.ExecOptions{})
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
+		e.log.Info("dropped the table of a redeclared dataset whose columns change; the run creates it anew", "table", q)
+	}
+	return drop, nil, nil
+}
+
+// appendOnly describes the first existing column that after does not keep
+// by name and type in its position, or returns "" when after only adds
+// columns at the end. Nullability is not compared: a file-based table
+// stores every column as nullable.
+func appendOnly(before, after []connect.Column) string {
+	for i, b := range before {
+		switch {
+		case i >= len(after):
+			return fmt.Sprintf("column %s %s would go away", b.Name, b.Type)
+		case after[i].Name != b.Name || !strings.EqualFold(after[i].Type, b.Type):
+			return fmt.Sprintf("column %d would change from %s %s to %s %s", i+1, b.Name, b.Type, after[i].Name, after[i].Type)
+		}
+	}
+	return ""
 }
 
 // recomputes reports whether a run with opts refreshes the named dataset.
 func recomputes(o RunOptions, name string) bool {
 	return len(o.Refresh)+len(o.FullRefresh) == 0 || o.FullRefreshAll ||
 		slices.Contains(o.Refresh, name) || slices.Contains(o.FullRefresh, name)
+}
+
+// fullyRefreshes reports whether a run with opts empties the named
+// dataset's table and recomputes it from all of its input.
+func fullyRefreshes(o RunOptions, name string) bool {
+	return o.FullRefreshAll || slices.Contains(o.FullRefresh, name)
 }
 
 var definitionRE = regexp.MustCompile(`^[0-9a-f]{64}$`)

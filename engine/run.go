@@ -41,7 +41,8 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 	if len(ps) > 0 {
 		return nil, ps
 	}
-	if ps, err := e.checkParts(ctx, b, g, true); err != nil { // the plan check, see plan.go
+	ps, cols, err := e.checkParts(ctx, b, g, true) // the plan check, see plan.go
+	if err != nil {
 		return nil, err
 	} else if len(ps) > 0 {
 		return nil, ps
@@ -67,7 +68,8 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 		if defined = def; len(def) > 0 {
 			return nil
 		}
-		if _, err := e.dropRedefined(ctx, c, b, opts); err != nil {
+		if _, def, err = e.prepareTables(ctx, c, b, opts, cols); err != nil || len(def) > 0 {
+			defined = def
 			return err
 		}
 		_, err = gr.StartRun(ctx, connect.RunOptions{

@@ -59,6 +59,7 @@ type settings struct {
 	declareCalls   int
 	timeout        time.Duration
 	previewTimeout time.Duration
+	runTimeout     time.Duration
 	skipRun        bool
 	only           []string
 	declareOnly    bool
@@ -72,6 +73,7 @@ func run() error {
 	flag.IntVar(&c.declareCalls, "declare-calls", 200, "measured declare_table calls per draft size")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on each single call")
 	flag.DurationVar(&c.previewTimeout, "preview-timeout", 3*time.Minute, "bound on each preview (previews of deep lattices grow fast)")
+	flag.DurationVar(&c.runTimeout, "run-timeout", 30*time.Minute, "bound on each full run of wide-200 (about ten minutes on two cores with Delta)")
 	flag.BoolVar(&c.revalidateOnly, "revalidate-only", false, "measure re-validations after one change only (one unmeasured cold validation per shape)")
 	flag.BoolVar(&c.declareOnly, "declare-only", false, "measure declare_table only (no Spark needed)")
 	flag.BoolVar(&c.skipRun, "skip-run", false, "leave out the full runs of wide-200")
@@ -438,7 +440,7 @@ func (b *bench) fullRun(ctx context.Context, s *shape) (goS, cliS float64, err e
 		return 0, 0, err
 	}
 	defer eng.Close()
-	goS, err = b.timed(ctx, func(ctx context.Context) error {
+	goS, err = b.timedWithin(ctx, b.cfg.runTimeout, func(ctx context.Context) error {
 		res, err := eng.Run(ctx, s.p, engine.RunOptions{FullRefreshAll: true}, nil)
 		if err == nil && !res.OK {
 			err = fmt.Errorf("run failed: %+v", res.Failure)
@@ -455,7 +457,7 @@ func (b *bench) fullRun(ctx context.Context, s *shape) (goS, cliS float64, err e
 	if err := folder.Save(dir); err != nil {
 		return 0, 0, err
 	}
-	cliS, err = b.timed(ctx, func(ctx context.Context) error {
+	cliS, err = b.timedWithin(ctx, b.cfg.runTimeout, func(ctx context.Context) error {
 		return b.cli(ctx, "run", "--spec", filepath.Join(dir, pipeline.SpecFile), "--full-refresh-all", "--remote", b.sb.PyURL())
 	})
 	return goS, cliS, err
@@ -463,7 +465,12 @@ func (b *bench) fullRun(ctx context.Context, s *shape) (goS, cliS float64, err e
 
 // timed calls fn under the per-call timeout and returns its wall time.
 func (b *bench) timed(ctx context.Context, fn func(context.Context) error) (float64, error) {
-	cctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
+	return b.timedWithin(ctx, b.cfg.timeout, fn)
+}
+
+// timedWithin calls fn under the given bound and returns its wall time.
+func (b *bench) timedWithin(ctx context.Context, bound time.Duration, fn func(context.Context) error) (float64, error) {
+	cctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	t0 := time.Now()
 	err := fn(cctx)
