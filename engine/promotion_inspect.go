@@ -95,12 +95,14 @@ func (e *Engine) inspectTable(ctx context.Context, name string) (ts TableState, 
 			}
 			k, _ := r[0].(string)
 			v, _ := r[1].(string)
-			switch k {
-			case "Provider":
+			if k == "Provider" {
 				ts.Format = strings.ToLower(v)
-			case "Table Properties":
-				ts.Definition = tableProperty(v, DefinitionProperty)
 			}
+		}
+		// The one reader of the definition a run stamped (prepareTables
+		// reads it the same way).
+		if ts.Definition, _, err = e.storedDefinition(ctx, c, name); err != nil {
+			return err
 		}
 		if ts.Columns, err = c.Schema(cctx, connect.Table(q)); err != nil {
 			return err
@@ -119,18 +121,4 @@ func (e *Engine) inspectTable(ctx context.Context, name string) (ts TableState, 
 		return nil
 	})
 	return ts, ok, err
-}
-
-// tableProperty reads one key from DESCRIBE TABLE EXTENDED's "Table
-// Properties" value: "[k1=v1, k2=v2]" for a metastore table, "[k1=v1,k2=v2]"
-// for a DataSource V2 table (Delta). The key is ours and its value a hex
-// hash, so neither holds the separators.
-func tableProperty(list, key string) string {
-	list = strings.TrimSuffix(strings.TrimPrefix(list, "["), "]")
-	for _, kv := range strings.Split(list, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }

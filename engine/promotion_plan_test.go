@@ -225,21 +225,6 @@ func TestBuildPlan(t *testing.T) {
 	}
 }
 
-func TestTableProperty(t *testing.T) {
-	v := "[a=1, " + DefinitionProperty + "=abc, quality=gold]"
-	if got := tableProperty(v, DefinitionProperty); got != "abc" {
-		t.Errorf("got %q", got)
-	}
-	// A DataSource V2 table (Delta) lists them without spaces.
-	v = "[delta.minReaderVersion=1,delta.minWriterVersion=2," + DefinitionProperty + "=abc]"
-	if got := tableProperty(v, DefinitionProperty); got != "abc" {
-		t.Errorf("V2 list: got %q", got)
-	}
-	if got := tableProperty("[]", DefinitionProperty); got != "" {
-		t.Errorf("got %q", got)
-	}
-}
-
 func TestAppendOnly(t *testing.T) {
 	before := []connect.Column{{Name: "id", Type: "int", Nullable: true}, {Name: "label", Type: "string", Nullable: true}}
 	for _, tc := range []struct {
