@@ -15,13 +15,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/benchenv"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 )
 
@@ -41,14 +41,9 @@ type sample struct {
 	IdleRSSKB int64     `json:"idle_rss_kb,omitempty"`
 }
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "connectbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchenv.Main("connectbench", run, os.Interrupt) }
 
-func run() error {
+func run(ctx context.Context) error {
 	var (
 		out    = flag.String("out", "", "also write the results table (markdown) to this file")
 		sizes  = flag.String("sizes", "1000,100000,1000000", "result sizes in rows, comma-separated")
@@ -58,8 +53,6 @@ func run() error {
 		q      = flag.String("query", "", "internal: query for a worker")
 	)
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	switch *worker {
 	case "go":
 		return goWorker(ctx, *url, *q, *iters)
@@ -71,15 +64,9 @@ func run() error {
 	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	inst, err := sandbox.Install(ctx, sandbox.InstallOptions{Logger: log})
-	if err != nil {
-		return err
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return err
-	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Workspace: filepath.Join(cache, "sdp-mcp", "bench-workspace"), Logger: log})
+	// Leaves the sandbox running: the benchmarks after this one in `make bench`
+	// reuse it.
+	sb, err := benchenv.Start(ctx, benchenv.Options{Keep: true, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -108,7 +95,7 @@ func run() error {
 		if err != nil {
 			return fmt.Errorf("go worker: %w", err)
 		}
-		pyRes, err := runWorker(ctx, inst.Python, pyScript, "--url", sb.PyURL(), "--query", query(n), "--iters", strconv.Itoa(*iters))
+		pyRes, err := runWorker(ctx, sb.Install.Python, pyScript, "--url", sb.PyURL(), "--query", query(n), "--iters", strconv.Itoa(*iters))
 		if err != nil {
 			return fmt.Errorf("pyspark worker: %w", err)
 		}
@@ -148,11 +135,7 @@ func run() error {
 	fmt.Fprintf(&report, "| `sdp-mcp --version` cold start, median of 21 | %.1f ms | < 100 ms |\n", cold)
 	fmt.Fprintf(&report, "| idle RSS of a connected Go client | %.1f MB | < 40 MB |\n", float64(idle.IdleRSSKB)/1024)
 
-	os.Stdout.Write(report.Bytes())
-	if *out != "" {
-		return os.WriteFile(*out, report.Bytes(), 0o644)
-	}
-	return nil
+	return benchenv.WriteReport(report.Bytes(), *out)
 }
 
 // runWorker runs one worker process and decodes the JSON it prints.

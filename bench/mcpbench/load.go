@@ -22,8 +22,8 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/benchenv"
 	"github.com/sdp-mcp/sdp-mcp/connect"
-	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 )
 
 const (
@@ -40,25 +40,12 @@ func load(ctx context.Context, report *bytes.Buffer, bin string, clients int, du
 	if _, err := os.Stat(binPath); err != nil {
 		return fmt.Errorf("%s: %w (run make build first)", bin, err)
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	benchWS := filepath.Join(cache, "sdp-mcp", "bench-workspace")
-	sb, err := sandbox.Start(ctx, sandbox.Options{Workspace: benchWS, Logger: log})
+	sb, err := benchenv.Start(ctx, benchenv.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	if !sb.Reused {
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if _, err := sandbox.Stop(sctx, benchWS); err != nil {
-				log.Error("stopping the bench sandbox", "err", err)
-			}
-		}()
-	}
+	defer sb.Close()
 	if err := loadSources(ctx, sb.URL()); err != nil {
 		return err
 	}

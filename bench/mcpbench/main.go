@@ -23,23 +23,17 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"time"
 
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/benchenv"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "mcpbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchenv.Main("mcpbench", run, os.Interrupt) }
 
-func run() error {
+func run(ctx context.Context) error {
 	var (
 		out      = flag.String("out", "", "also write the report (markdown) to this file")
 		calls    = flag.Int("calls", 20000, "measured calls per tool in the overhead benchmark (at least 10000)")
@@ -50,17 +44,11 @@ func run() error {
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the in-process parts (overhead, guard) to this file")
 	)
 	flag.Parse()
-	if *cpuprof != "" {
-		f, err := os.Create(*cpuprof)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchenv.CPUProfile(*cpuprof)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	switch {
 	case *calls < 10000:
 		return fmt.Errorf("-calls %d: measure at least 10000 calls per tool", *calls)
@@ -69,8 +57,6 @@ func run() error {
 	case *clients < 1:
 		return fmt.Errorf("-clients %d: want at least 1", *clients)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 
 	var report bytes.Buffer
 	fmt.Fprintf(&report, "# MCP server benchmark\n\n%s, %s/%s, %d CPUs, %s, Spark %s (local sandbox).\n",
@@ -90,11 +76,7 @@ func run() error {
 			return fmt.Errorf("load: %w", err)
 		}
 	}
-	os.Stdout.Write(report.Bytes())
-	if *out != "" {
-		return os.WriteFile(*out, report.Bytes(), 0o644)
-	}
-	return nil
+	return benchenv.WriteReport(report.Bytes(), *out)
 }
 
 // stats summarizes latencies.

@@ -8,18 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/mcpharness"
 	"github.com/sdp-mcp/sdp-mcp/config"
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/engine"
-	"github.com/sdp-mcp/sdp-mcp/guardrails"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 	"github.com/sdp-mcp/sdp-mcp/server"
 	"github.com/sdp-mcp/sdp-mcp/tools"
@@ -127,10 +123,8 @@ func overhead(ctx context.Context, report *bytes.Buffer, calls int) error {
 	return nil
 }
 
-func callOnce(ctx context.Context, c *client.Client, oc overheadCase, i int) error {
-	req := mcp.CallToolRequest{}
-	req.Params.Name, req.Params.Arguments = oc.tool, oc.args(i)
-	res, err := c.CallTool(ctx, req)
+func callOnce(ctx context.Context, h *mcpharness.Harness, oc overheadCase, i int) error {
+	res, err := h.Call(ctx, oc.tool, oc.args(i))
 	if err != nil {
 		return fmt.Errorf("%s: %w", oc.name, err)
 	}
@@ -141,62 +135,39 @@ func callOnce(ctx context.Context, c *client.Client, oc overheadCase, i int) err
 	return nil
 }
 
-// overheadServer assembles the real server (package server, as `serve`
-// does) with a fake engine and an in-process client, and declares the
-// pipeline the cases use.
-func overheadServer(ctx context.Context, dir, auditKind string) (*client.Client, func(), error) {
-	st := config.Default()
-	st.Workspace = dir
-	st.Environments.Sandbox.Sources = []string{srcSchema + ".*"}
-	// One session makes tens of thousands of calls here: the per-session
-	// rate limit is measured (it runs on every call) but must not refuse.
-	st.Limits.CallsPerMinute = config.MaxCallsPerMinute
-	if err := st.Validate(func(string) (string, bool) { return "", false }); err != nil {
+// overheadServer assembles the real server with a fake engine and an
+// in-process client (package mcpharness), and declares the pipeline the
+// cases use.
+func overheadServer(ctx context.Context, dir, auditKind string) (*mcpharness.Harness, func(), error) {
+	st, err := mcpharness.Settings(dir, []string{srcSchema + ".*"}, nil)
+	if err != nil {
 		return nil, nil, err
 	}
 	var al server.AuditLog = &memAudit{}
-	var closers []func()
+	closeAudit := func() {}
 	if auditKind == "file" {
 		l, err := audit.Open(st.Audit.Path)
 		if err != nil {
 			return nil, nil, err
 		}
-		al = l
-		closers = append(closers, func() { l.Close() })
+		al, closeAudit = l, func() { l.Close() }
 	}
-	s, err := server.New(server.Config{
+	h, err := mcpharness.Start(ctx, mcpharness.Options{
 		Settings: st,
 		Engines: func(context.Context, config.Environment) (tools.Engine, error) {
 			return fakeEngine{}, nil
 		},
-		Guard:   newGuard(st.Environments.Sandbox),
-		Version: "bench",
-		Now:     fastClock(),
 		Audit:   al,
+		Version: "bench",
+		Client:  "mcpbench",
 	})
 	if err != nil {
-		return nil, nil, err
-	}
-	closers = append(closers, func() { s.Close() })
-	c, err := client.NewInProcessClient(s.MCP())
-	if err != nil {
+		closeAudit()
 		return nil, nil, err
 	}
 	closeAll := func() {
-		c.Close()
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	if err := c.Start(ctx); err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "mcpbench", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		closeAll()
-		return nil, nil, err
+		h.Close()
+		closeAudit()
 	}
 	for _, args := range []map[string]any{
 		{"pipeline": benchPipeline, "name": "orders_clean", "kind": "materialized_view",
@@ -206,13 +177,13 @@ func overheadServer(ctx context.Context, dir, auditKind string) (*client.Client,
 			"query": "SELECT c.name, o.customer_id, sum(o.amount) AS total FROM orders_clean o " +
 				"JOIN " + srcSchema + ".customers c ON o.customer_id = c.customer_id GROUP BY c.name, o.customer_id"},
 	} {
-		if err := callOnce(ctx, c, overheadCase{name: "setup", tool: "declare_table",
+		if err := callOnce(ctx, h, overheadCase{name: "setup", tool: "declare_table",
 			args: func(int) map[string]any { return args }}, 0); err != nil {
 			closeAll()
 			return nil, nil, err
 		}
 	}
-	return c, closeAll, nil
+	return h, closeAll, nil
 }
 
 // fakeEngine answers every call at once with a small fixed result.
@@ -269,49 +240,4 @@ func (m *memAudit) Write(r audit.Record) error {
 	m.mu.Unlock()
 	_, _ = io.Discard.Write(b)
 	return nil
-}
-
-// guard is the SQL guard as `serve` wires it (cmd/sdp-mcp's sqlGuard,
-// which is not importable): guardrails.CheckBody with the environment's
-// sources and the pipeline's datasets.
-type guard struct{ env config.Environment }
-
-func newGuard(env config.Environment) guard { return guard{env: env} }
-
-func (g guard) CheckBody(p *pipeline.Pipeline, body, kind string) (pipeline.Problems, tools.BodyFacts) {
-	opts := guardrails.CheckOptions{DefaultCatalog: g.env.Catalog, DefaultSchema: g.env.Schema,
-		AllowStream: kind == tools.BodyStreamingQuery}
-	opts.AllowedSources = append(opts.AllowedSources, g.env.Sources...)
-	if p != nil {
-		for _, d := range p.Datasets {
-			opts.Datasets = append(opts.Datasets, d.Name)
-		}
-	}
-	if kind == tools.BodyCondition {
-		body = "SELECT\n" + body
-	}
-	rep := guardrails.Check(body, opts)
-	var facts tools.BodyFacts
-	for _, s := range rep.Sources {
-		facts.Reads = append(facts.Reads, strings.ToLower(strings.Join(s.Parts, ".")))
-	}
-	facts.Functions = rep.Functions
-	var ps pipeline.Problems
-	for _, f := range rep.Findings {
-		ps = append(ps, pipeline.Problem{Got: f.Got, Message: f.Rule + ": " + f.Message, Fix: f.Hint})
-	}
-	return ps, facts
-}
-
-// fastClock is the rate limiter's clock for the overhead benchmark: each
-// reading is a minute after the last, so the bucket is always full again.
-func fastClock() func() time.Time {
-	var mu sync.Mutex
-	t := time.Now()
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		t = t.Add(time.Minute)
-		return t
-	}
 }

@@ -23,29 +23,21 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/benchenv"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/quantile"
 	"github.com/sdp-mcp/sdp-mcp/connect"
-	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "pipelinebench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchenv.Main("pipelinebench", run, os.Interrupt, syscall.SIGTERM) }
 
 // config is the benchmark's command line.
 type config struct {
@@ -57,7 +49,7 @@ type config struct {
 	keepSandbox   bool
 }
 
-func run() error {
+func run(ctx context.Context) error {
 	var c config
 	iters := flag.Int("iters", 0, "measured calls per side for both measurements (overrides -validate-iters and -run-iters)")
 	flag.StringVar(&c.out, "out", "", "also write the results table (markdown) to this file")
@@ -75,112 +67,33 @@ func run() error {
 		return errors.New("-iters, -validate-iters and -run-iters must be ≥ 1, -rows ≥ 100, -timeout > 0")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *maxTotal)
-	defer cancel()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-
-	inst, err := sandbox.Install(ctx, sandbox.InstallOptions{Logger: log})
-	if err != nil {
-		return err
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return err
-	}
-	ws := filepath.Join(cache, "sdp-mcp", "bench-workspace")
-	sb, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Logger: log})
-	if err != nil {
-		return err
-	}
-	if !sb.Reused && !c.keepSandbox {
-		defer func() {
-			sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
-			defer scancel()
-			if _, err := sb.Stop(sctx); err != nil {
-				log.Warn("stopping the sandbox this benchmark started", "err", err)
-			}
-		}()
-	}
-	b := &bench{cfg: c, inst: inst, sb: sb, log: log}
-	defer b.cleanup()
-	report, err := b.measure(ctx)
-	if report != nil {
-		os.Stdout.Write(report)
-		if c.out != "" {
-			if werr := os.WriteFile(c.out, report, 0o644); werr != nil && err == nil {
-				err = werr
-			}
-		}
-	}
-	return err
+	opts := benchenv.Options{Keep: c.keepSandbox, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Command: "pipelinebench", Limit: *maxTotal, Cleanup: 2 * time.Minute, Out: c.out}
+	return benchenv.Measure(ctx, opts, func(ctx context.Context, r *benchenv.Run) ([]byte, error) {
+		return (&bench{Run: r, cfg: c}).measure(ctx)
+	})
 }
 
-// bench is one benchmark run: its sandbox and the schemas and folders it
-// created (removed by cleanup).
+// bench is one benchmark run on its sandbox.
 type bench struct {
-	cfg  config
-	inst *sandbox.Installation
-	sb   *sandbox.Instance
-	log  *slog.Logger
-
-	admin   *connect.Client
-	work    string   // folder for project and storage, under the workspace
-	schemas []string // schemas to drop
-}
-
-func (b *bench) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if b.admin != nil {
-		for _, s := range b.schemas {
-			if _, err := b.admin.Collect(ctx, connect.SQLCommand("DROP SCHEMA IF EXISTS "+s+" CASCADE"), connect.ExecOptions{}); err != nil {
-				b.log.Warn("dropping a benchmark schema", "schema", s, "err", err)
-			}
-		}
-		_ = b.admin.Close()
-	}
-	if b.work != "" {
-		_ = os.RemoveAll(b.work)
-	}
-}
-
-func (b *bench) exec(ctx context.Context, stmts ...string) error {
-	for _, s := range stmts {
-		if _, err := b.admin.Collect(ctx, connect.SQLCommand(s), connect.ExecOptions{}); err != nil {
-			return fmt.Errorf("%.80s…: %w", s, err)
-		}
-	}
-	return nil
+	*benchenv.Run
+	cfg config
 }
 
 // measure sets up the sources, the project folder and the engine, runs both
 // measurements and returns the report.
 func (b *bench) measure(ctx context.Context) ([]byte, error) {
-	var err error
-	if b.admin, err = connect.Dial(ctx, b.sb.URL()); err != nil {
-		return nil, err
-	}
-	parent := filepath.Join(b.sb.Workspace, "pipelinebench")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	if b.work, err = os.MkdirTemp(parent, "run-"); err != nil {
-		return nil, err
-	}
 	suffix := time.Now().UnixNano() % 1e12
 	src := fmt.Sprintf("pbench_src_%d", suffix)
 	goSchema := fmt.Sprintf("pbench_go_%d", suffix)
 	cliSchema := fmt.Sprintf("pbench_cli_%d", suffix)
 	for _, s := range []string{src, goSchema, cliSchema} {
-		if err := b.exec(ctx, "CREATE SCHEMA "+s); err != nil {
+		if err := b.Scratch.CreateSchema(ctx, s); err != nil {
 			return nil, err
 		}
-		b.schemas = append(b.schemas, s)
 	}
-	b.log.Info("creating source tables", "schema", src, "rows", b.cfg.rows)
-	if err := b.exec(ctx, sourceTables(src, b.cfg.rows)...); err != nil {
+	b.Log.Info("creating source tables", "schema", src, "rows", b.cfg.rows)
+	if err := b.Scratch.Exec(ctx, sourceTables(src, b.cfg.rows)...); err != nil {
 		return nil, err
 	}
 
@@ -192,16 +105,16 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	// storage (the engine binds its copy to goSchema the same way).
 	folder := p.Clone()
 	folder.Catalog, folder.Database = "spark_catalog", cliSchema
-	folder.Storage = fileURI(filepath.Join(b.work, "cli-storage")) // the spec names <root>/<name>
-	dir := filepath.Join(b.work, "project")
+	folder.Storage = b.Scratch.StorageURI("cli-storage") // the spec names <root>/<name>
+	dir := filepath.Join(b.Scratch.Dir, "project")
 	if err := folder.Save(dir); err != nil {
 		return nil, err
 	}
 	spec := filepath.Join(dir, pipeline.SpecFile)
 
 	eng, err := engine.New(ctx, engine.Config{
-		URL: b.sb.URL(), Catalog: "spark_catalog", Database: goSchema,
-		Storage: fileURI(filepath.Join(b.work, "go-storage")), Sources: []string{"spark_catalog." + src},
+		URL: b.Sandbox.URL(), Catalog: "spark_catalog", Database: goSchema,
+		Storage: b.Scratch.StorageURI("go-storage"), Sources: []string{"spark_catalog." + src},
 		CallTimeout: b.cfg.timeout,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -223,7 +136,7 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		return nil
 	}
 	cliDry := func(ctx context.Context) error {
-		return b.cli(ctx, "dry-run", "--spec", spec, "--remote", b.sb.PyURL())
+		return b.cli(ctx, "dry-run", "--spec", spec, "--remote", b.Sandbox.PyURL())
 	}
 	goRun := func(ctx context.Context) error {
 		res, err := eng.Run(ctx, p, engine.RunOptions{FullRefreshAll: true}, nil)
@@ -236,10 +149,10 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		return nil
 	}
 	cliRun := func(ctx context.Context) error {
-		return b.cli(ctx, "run", "--spec", spec, "--full-refresh-all", "--remote", b.sb.PyURL())
+		return b.cli(ctx, "run", "--spec", spec, "--full-refresh-all", "--remote", b.Sandbox.PyURL())
 	}
 
-	b.log.Info("measuring validation", "iters", b.cfg.validateIters)
+	b.Log.Info("measuring validation", "iters", b.cfg.validateIters)
 	goV, cliV, err := b.sideBySide(ctx, "validation", b.cfg.validateIters, goValidate, cliDry)
 	if err != nil {
 		return nil, err
@@ -249,23 +162,23 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	// start-up (it exits at the spec check, before contacting Spark).
 	bare := p.Clone()
 	bare.Catalog, bare.Database = "spark_catalog", goSchema
-	bare.Storage = fileURI(filepath.Join(b.work, "bare-storage"))
+	bare.Storage = b.Scratch.StorageURI("bare-storage")
 	bareDry := func(ctx context.Context) error { return b.bareDryRun(ctx, bare) }
-	missing := filepath.Join(b.work, "no-such-dir", pipeline.SpecFile)
+	missing := filepath.Join(b.Scratch.Dir, "no-such-dir", pipeline.SpecFile)
 	cliStart := func(ctx context.Context) error {
-		err := b.cli(ctx, "dry-run", "--spec", missing, "--remote", b.sb.PyURL())
+		err := b.cli(ctx, "dry-run", "--spec", missing, "--remote", b.Sandbox.PyURL())
 		if err == nil || !strings.Contains(err.Error(), "PIPELINE_SPEC_FILE_DOES_NOT_EXIST") {
 			return fmt.Errorf("want PIPELINE_SPEC_FILE_DOES_NOT_EXIST, got %v", err)
 		}
 		return nil
 	}
-	b.log.Info("measuring where validation time goes", "iters", b.cfg.validateIters)
+	b.Log.Info("measuring where validation time goes", "iters", b.cfg.validateIters)
 	bareS, startS, err := b.sideBySide(ctx, "diagnostics", b.cfg.validateIters, bareDry, cliStart)
 	if err != nil {
 		return nil, err
 	}
 
-	b.log.Info("measuring full runs", "iters", b.cfg.runIters)
+	b.Log.Info("measuring full runs", "iters", b.cfg.runIters)
 	goR, cliR, err := b.sideBySide(ctx, "full run", b.cfg.runIters, goRun, cliRun)
 	if err != nil {
 		return nil, err
@@ -274,29 +187,29 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 
 	var r bytes.Buffer
 	fmt.Fprintf(&r, "Pipeline engine benchmark — %s, Spark %s (local sandbox), %d CPU cores (%s/%s).\n\n",
-		time.Now().UTC().Format("2006-01-02"), b.sb.SparkVersion, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+		time.Now().UTC().Format("2006-01-02"), b.Sandbox.SparkVersion, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&r, "Pipeline: generated, %s; 5 parquet source tables, %d rows in each of orders, web_events and app_events.\n", mix(p), b.cfg.rows)
 	fmt.Fprintf(&r, "sdp-mcp: one warm `engine.Engine` in the benchmark process (created once; its first call is not measured). "+
 		"CLI: `spark-pipelines` of pyspark %s, one process per call (spark-submit JVM plus Python client) with `--remote` to the same server, "+
 		"on the project folder `Pipeline.Save` wrote. Separate schemas and storage per side; calls alternate, after one unmeasured warm-up call each. "+
-		"Wall time in seconds; p90 is nearest-rank (the slowest call when n < 10).\n\n", b.inst.Version)
+		"Wall time in seconds; p90 is nearest-rank (the slowest call when n < 10).\n\n", b.Sandbox.Install.Version)
 	fmt.Fprintln(&r, "| measurement | n | sdp-mcp p50 | sdp-mcp p90 | spark-pipelines p50 | spark-pipelines p90 | ratio of medians | target | met |")
 	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|---:|---:|---|:---:|")
-	vRatio := median(cliV) / median(goV)
+	vRatio := quantile.Median(cliV) / quantile.Median(goV)
 	fmt.Fprintf(&r, "| validation: `Validate` vs `dry-run` | %d | %.3f | %.3f | %.3f | %.3f | %.1f× faster | ≥ 10× faster | %s |\n",
-		len(goV), median(goV), p90(goV), median(cliV), p90(cliV), vRatio, yes(vRatio >= 10))
-	rRatio := median(goR) / median(cliR)
+		len(goV), quantile.Median(goV), quantile.P90(goV), quantile.Median(cliV), quantile.P90(cliV), vRatio, yes(vRatio >= 10))
+	rRatio := quantile.Median(goR) / quantile.Median(cliR)
 	fmt.Fprintf(&r, "| full refresh run: `Run` vs `run --full-refresh-all` | %d | %.3f | %.3f | %.3f | %.3f | %.2f× the CLI's time | ≤ 1.1× | %s |\n",
-		len(goR), median(goR), p90(goR), median(cliR), p90(cliR), rRatio, yes(rRatio <= 1.1))
+		len(goR), quantile.Median(goR), quantile.P90(goR), quantile.Median(cliR), quantile.P90(cliR), rRatio, yes(rRatio <= 1.1))
 	fmt.Fprintln(&r)
 	fmt.Fprintln(&r, "Where validation time goes (same n, medians / p90):")
 	fmt.Fprintln(&r)
 	fmt.Fprintln(&r, "| part | p50 | p90 |")
 	fmt.Fprintln(&r, "|---|---:|---:|")
-	fmt.Fprintf(&r, "| SDP dry-run alone through our client (new session, graph, %d SQL files, `StartRun{dry}`) | %.3f | %.3f |\n", len(p.Datasets)+len(p.Flows), median(bareS), p90(bareS))
-	fmt.Fprintf(&r, "| `Validate` minus that: static checks, per-dataset analysis, warnings | %.3f | — |\n", median(goV)-median(bareS))
-	fmt.Fprintf(&r, "| spark-pipelines start-up alone (JVM + Python; exits at the spec check) | %.3f | %.3f |\n", median(startS), p90(startS))
-	fmt.Fprintf(&r, "| `dry-run` minus that: the CLI's session, registration and dry-run | %.3f | — |\n", median(cliV)-median(startS))
+	fmt.Fprintf(&r, "| SDP dry-run alone through our client (new session, graph, %d SQL files, `StartRun{dry}`) | %.3f | %.3f |\n", len(p.Datasets)+len(p.Flows), quantile.Median(bareS), quantile.P90(bareS))
+	fmt.Fprintf(&r, "| `Validate` minus that: static checks, per-dataset analysis, warnings | %.3f | — |\n", quantile.Median(goV)-quantile.Median(bareS))
+	fmt.Fprintf(&r, "| spark-pipelines start-up alone (JVM + Python; exits at the spec check) | %.3f | %.3f |\n", quantile.Median(startS), quantile.P90(startS))
+	fmt.Fprintf(&r, "| `dry-run` minus that: the CLI's session, registration and dry-run | %.3f | — |\n", quantile.Median(cliV)-quantile.Median(startS))
 	fmt.Fprintln(&r)
 	if validation != nil {
 		fmt.Fprintf(&r, "Checks: every `Validate` was OK (%d datasets, %d warnings) and every dry-run exited 0; every run succeeded on both sides", validation.Datasets, validation.Warnings)
@@ -324,7 +237,7 @@ func (b *bench) sideBySide(ctx context.Context, what string, n int, ours, cli fu
 			return 0, fmt.Errorf("%s, %s, call %d: %w", what, side, i, err)
 		}
 		s := time.Since(t0).Seconds()
-		b.log.Info(what, "side", side, "call", i, "seconds", fmt.Sprintf("%.3f", s))
+		b.Log.Info(what, "side", side, "call", i, "seconds", fmt.Sprintf("%.3f", s))
 		return s, nil
 	}
 	for i := 0; i <= n; i++ {
@@ -351,7 +264,7 @@ func (b *bench) bareDryRun(ctx context.Context, p *pipeline.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	c, err := connect.Dial(ctx, b.sb.URL())
+	c, err := connect.Dial(ctx, b.Sandbox.URL())
 	if err != nil {
 		return err
 	}
@@ -372,29 +285,15 @@ func (b *bench) bareDryRun(ctx context.Context, p *pipeline.Pipeline) error {
 }
 
 // cli runs the pinned spark-pipelines with args, from the work folder (the
-// spec is given with --spec), in a process group of its own.
+// spec is given with --spec).
 func (b *bench) cli(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, b.inst.SparkPipelines, args...)
-	cmd.Dir = b.work
-	cmd.Env = append(os.Environ(), b.inst.Env()...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	ownGroup(cmd)
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		text := strings.ReplaceAll(out.String(), b.sb.Token, "<redacted>")
-		if len(text) > 3000 {
-			text = "…" + text[len(text)-3000:]
-		}
-		return fmt.Errorf("spark-pipelines %s: %w\n%s", args[0], err, text)
-	}
-	return nil
+	return b.Sandbox.CLI(ctx, b.Scratch.Dir, args...)
 }
 
 // compareCounts counts the rows of each stored table in both schemas, in a
 // new session (a session caches the file listings of tables it read).
 func (b *bench) compareCounts(ctx context.Context, tables []string, goSchema, cliSchema string) ([]string, int64, error) {
-	c, err := connect.Dial(ctx, b.sb.URL())
+	c, err := connect.Dial(ctx, b.Sandbox.URL())
 	if err != nil {
 		return nil, 0, err
 	}
@@ -431,38 +330,6 @@ func (b *bench) compareCounts(ctx context.Context, tables []string, goSchema, cl
 		return out, total, errors.New(strings.Join(diff, "; "))
 	}
 	return out, total, nil
-}
-
-// fileURI returns the file:// URI of an absolute path joined with more
-// slash-separated parts.
-func fileURI(abs string, more ...string) string {
-	u := "file://" + filepath.ToSlash(abs)
-	for _, m := range more {
-		u += "/" + m
-	}
-	return u
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// p90 is the nearest-rank 90th percentile.
-func p90(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[int(math.Ceil(0.9*float64(len(s))))-1]
 }
 
 func yes(ok bool) string {

@@ -8,18 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/sdp-mcp/sdp-mcp/audit"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/mcpharness"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/quantile"
 	"github.com/sdp-mcp/sdp-mcp/config"
-	"github.com/sdp-mcp/sdp-mcp/guardrails"
-	"github.com/sdp-mcp/sdp-mcp/pipeline"
-	"github.com/sdp-mcp/sdp-mcp/server"
 	"github.com/sdp-mcp/sdp-mcp/tools"
 )
 
@@ -39,23 +33,21 @@ func (b *bench) declare(ctx context.Context) ([]declareResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("declare_table at %d datasets: %w", n, err)
 		}
-		b.log.Info("measured declare_table", "datasets", n, "p50 ms", r.p50, "p99 ms", r.p99)
+		b.Log.Info("measured declare_table", "datasets", n, "p50 ms", r.p50, "p99 ms", r.p99)
 		out = append(out, r)
 	}
 	return out, nil
 }
 
 func (b *bench) declareAt(ctx context.Context, n int) (declareResult, error) {
-	ws, err := os.MkdirTemp(b.work, "declare-")
+	ws, err := os.MkdirTemp(b.Scratch.Dir, "declare-")
 	if err != nil {
 		return declareResult{}, err
 	}
-	st := config.Default()
-	st.Workspace = ws
-	st.Environments.Sandbox.Sources = []string{"spark_catalog." + b.src + ".*"}
-	st.Limits.CallsPerMinute = config.MaxCallsPerMinute
-	st.Limits.MaxDatasetsPerPipeline = max(st.Limits.MaxDatasetsPerPipeline, 1000)
-	if err := st.Validate(func(string) (string, bool) { return "", false }); err != nil {
+	st, err := mcpharness.Settings(ws, []string{"spark_catalog." + b.src + ".*"}, func(st *config.Config) {
+		st.Limits.MaxDatasetsPerPipeline = max(st.Limits.MaxDatasetsPerPipeline, 1000)
+	})
+	if err != nil {
 		return declareResult{}, err
 	}
 	// The draft: wide-n, bound to the sandbox as the tools bind drafts.
@@ -77,43 +69,26 @@ func (b *bench) declareAt(ctx context.Context, n int) (declareResult, error) {
 		return declareResult{}, err
 	}
 	defer al.Close()
-	srv, err := server.New(server.Config{
+	h, err := mcpharness.Start(ctx, mcpharness.Options{
 		Settings: st,
 		Engines: func(context.Context, config.Environment) (tools.Engine, error) {
 			return nil, errors.New("declare_table needs no engine")
 		},
-		Guard:   guard{env: sb},
-		Version: "scalebench",
-		Now:     fastClock(),
 		Audit:   al,
+		Version: "scalebench",
+		Client:  "scalebench",
 	})
 	if err != nil {
 		return declareResult{}, err
 	}
-	defer srv.Close()
-	c, err := client.NewInProcessClient(srv.MCP())
-	if err != nil {
-		return declareResult{}, err
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		return declareResult{}, err
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ClientInfo = mcp.Implementation{Name: "scalebench", Version: "1"}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		return declareResult{}, err
-	}
+	defer h.Close()
 	d, _ := p.Dataset(s.change)
 	call := func(i int) error {
 		q := d.Query
 		if i%2 == 1 {
 			q = "SELECT * FROM (\n" + d.Query + "\n) AS x WHERE true"
 		}
-		req := mcp.CallToolRequest{}
-		req.Params.Name = "declare_table"
-		req.Params.Arguments = map[string]any{"pipeline": p.Name, "name": d.Name, "kind": "materialized_view", "query": q}
-		res, err := c.CallTool(ctx, req)
+		res, err := h.Call(ctx, "declare_table", map[string]any{"pipeline": p.Name, "name": d.Name, "kind": "materialized_view", "query": q})
 		if err != nil {
 			return err
 		}
@@ -137,46 +112,5 @@ func (b *bench) declareAt(ctx context.Context, n int) (declareResult, error) {
 		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
 	}
 	slices.Sort(lat)
-	return declareResult{n: n, calls: len(lat), p50: median(lat), p99: lat[int(0.99*float64(len(lat)-1))]}, nil
-}
-
-// guard is the SQL guard as the server applies it to a body (package
-// guardrails), with the sandbox's sources and the draft's datasets.
-type guard struct{ env config.Environment }
-
-func (g guard) CheckBody(p *pipeline.Pipeline, body, kind string) (pipeline.Problems, tools.BodyFacts) {
-	opts := guardrails.CheckOptions{DefaultCatalog: g.env.Catalog, DefaultSchema: g.env.Schema,
-		AllowStream: kind == tools.BodyStreamingQuery, AllowedSources: g.env.Sources}
-	if p != nil {
-		for _, d := range p.Datasets {
-			opts.Datasets = append(opts.Datasets, d.Name)
-		}
-	}
-	if kind == tools.BodyCondition {
-		body = "SELECT\n" + body
-	}
-	rep := guardrails.Check(body, opts)
-	var facts tools.BodyFacts
-	for _, s := range rep.Sources {
-		facts.Reads = append(facts.Reads, strings.ToLower(strings.Join(s.Parts, ".")))
-	}
-	facts.Functions = rep.Functions
-	var ps pipeline.Problems
-	for _, f := range rep.Findings {
-		ps = append(ps, pipeline.Problem{Got: f.Got, Message: f.Rule + ": " + f.Message, Fix: f.Hint})
-	}
-	return ps, facts
-}
-
-// fastClock is the rate limit's clock: each reading is a minute after the
-// last, so the bucket is always full again.
-func fastClock() func() time.Time {
-	var mu sync.Mutex
-	t := time.Now()
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		t = t.Add(time.Minute)
-		return t
-	}
+	return declareResult{n: n, calls: len(lat), p50: quantile.Median(lat), p99: lat[int(0.99*float64(len(lat)-1))]}, nil
 }

@@ -28,30 +28,21 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/sdp-mcp/sdp-mcp/connect"
-	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/benchenv"
+	"github.com/sdp-mcp/sdp-mcp/bench/internal/quantile"
 	"github.com/sdp-mcp/sdp-mcp/engine"
 	"github.com/sdp-mcp/sdp-mcp/pipeline"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "scalebench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchenv.Main("scalebench", run, os.Interrupt, syscall.SIGTERM) }
 
 type settings struct {
 	out            string
@@ -66,7 +57,7 @@ type settings struct {
 	revalidateOnly bool
 }
 
-func run() error {
+func run(ctx context.Context) error {
 	var c settings
 	flag.StringVar(&c.out, "out", "", "also write the results (markdown) to this file")
 	flag.IntVar(&c.iters, "iters", 3, "measured calls per side and measurement")
@@ -85,102 +76,33 @@ func run() error {
 	if *only != "" {
 		c.only = strings.Split(*only, ",")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := benchenv.CPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if c.iters < 1 || c.declareCalls < 10 || c.timeout <= 0 {
 		return errors.New("-iters must be ≥ 1, -declare-calls ≥ 10, -timeout > 0")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *maxTotal)
-	defer cancel()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-
-	inst, err := sandbox.Install(ctx, sandbox.InstallOptions{Logger: log})
-	if err != nil {
-		return err
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return err
-	}
-	ws := filepath.Join(cache, "sdp-mcp", "bench-workspace")
-	if *wsFlag != "" {
-		ws = *wsFlag
-	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Workspace: ws, Logger: log})
-	if err != nil {
-		return err
-	}
-	if !sb.Reused {
-		defer func() {
-			sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
-			defer scancel()
-			if _, err := sb.Stop(sctx); err != nil {
-				log.Warn("stopping the sandbox this benchmark started", "err", err)
-			}
-		}()
-	}
-	b := &bench{cfg: c, inst: inst, sb: sb, log: log}
-	defer b.cleanup()
-	report, err := b.measure(ctx)
-	if report != nil {
-		os.Stdout.Write(report)
-		if c.out != "" {
-			if werr := os.WriteFile(c.out, report, 0o644); werr != nil && err == nil {
-				err = werr
-			}
-		}
-	}
-	return err
+	opts := benchenv.Options{Workspace: *wsFlag, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Command: "scalebench", Limit: *maxTotal, Cleanup: 5 * time.Minute, Out: c.out}
+	return benchenv.Measure(ctx, opts, func(ctx context.Context, r *benchenv.Run) ([]byte, error) {
+		return (&bench{Run: r, cfg: c}).measure(ctx)
+	})
 }
 
+// bench is one benchmark run on its sandbox.
 type bench struct {
-	cfg  settings
-	inst *sandbox.Installation
-	sb   *sandbox.Instance
-	log  *slog.Logger
-
-	admin   *connect.Client
-	work    string
-	src     string
-	suffix  int64
-	schemas []string
+	*benchenv.Run
+	cfg    settings
+	src    string // the source schema
+	suffix int64  // of the run's schema names
 }
 
-func (b *bench) cleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if b.admin != nil {
-		for _, s := range b.schemas {
-			if _, err := b.admin.Collect(ctx, connect.SQLCommand("DROP SCHEMA IF EXISTS "+s+" CASCADE"), connect.ExecOptions{}); err != nil {
-				b.log.Warn("dropping a benchmark schema", "schema", s, "err", err)
-			}
-		}
-		_ = b.admin.Close()
-	}
-	if b.work != "" {
-		_ = os.RemoveAll(b.work)
-	}
-}
-
-// schema creates a schema of the benchmark (dropped by cleanup).
+// schema creates a schema of the benchmark (dropped with the scratch).
 func (b *bench) schema(ctx context.Context, kind string) (string, error) {
 	s := fmt.Sprintf("sbench_%s_%d", strings.NewReplacer("-", "_").Replace(kind), b.suffix)
-	if _, err := b.admin.Collect(ctx, connect.SQLCommand("CREATE SCHEMA "+s), connect.ExecOptions{}); err != nil {
-		return "", err
-	}
-	b.schemas = append(b.schemas, s)
-	return s, nil
+	return s, b.Scratch.CreateSchema(ctx, s)
 }
 
 // result is what was measured on one shape.
@@ -196,24 +118,12 @@ type result struct {
 
 func (b *bench) measure(ctx context.Context) ([]byte, error) {
 	var err error
-	if b.admin, err = connect.Dial(ctx, b.sb.URL()); err != nil {
-		return nil, err
-	}
-	parent := filepath.Join(b.sb.Workspace, "scalebench")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	if b.work, err = os.MkdirTemp(parent, "run-"); err != nil {
-		return nil, err
-	}
 	b.suffix = time.Now().UnixNano() % 1e12
 	if b.src, err = b.schema(ctx, "src"); err != nil {
 		return nil, err
 	}
-	for _, s := range sourceTables(b.src) {
-		if _, err := b.admin.Collect(ctx, connect.SQLCommand(s), connect.ExecOptions{}); err != nil {
-			return nil, err
-		}
+	if err := b.Scratch.Exec(ctx, sourceTables(b.src)...); err != nil {
+		return nil, err
 	}
 	src := "spark_catalog." + b.src
 	var shapes []*shape
@@ -238,7 +148,7 @@ func (b *bench) measure(ctx context.Context) ([]byte, error) {
 		}
 	}
 	// One unmeasured CLI call: the first JVM start reads cold files.
-	if err := b.cli(ctx, "dry-run", "--spec", filepath.Join(b.work, "none", pipeline.SpecFile), "--remote", b.sb.PyURL()); err == nil {
+	if err := b.cli(ctx, "dry-run", "--spec", filepath.Join(b.Scratch.Dir, "none", pipeline.SpecFile), "--remote", b.Sandbox.PyURL()); err == nil {
 		return nil, errors.New("the CLI accepted a missing spec file")
 	}
 	var results []*result
@@ -283,7 +193,7 @@ func (b *bench) partial(report []byte) {
 		return
 	}
 	if err := os.WriteFile(b.cfg.out, append(report, []byte("\n(Partial: the benchmark did not finish.)\n")...), 0o644); err != nil {
-		b.log.Warn("writing the partial report", "err", err)
+		b.Log.Warn("writing the partial report", "err", err)
 	}
 }
 
@@ -300,8 +210,8 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 	}
 	folder := s.p.Clone()
 	folder.Catalog, folder.Database = "spark_catalog", cliSchema
-	folder.Storage = fileURI(filepath.Join(b.work, "cli-storage-"+s.name))
-	dir := filepath.Join(b.work, "project-"+s.name)
+	folder.Storage = b.Scratch.StorageURI("cli-storage-" + s.name)
+	dir := filepath.Join(b.Scratch.Dir, "project-"+s.name)
 	if err := folder.Save(dir); err != nil {
 		return nil, err
 	}
@@ -318,14 +228,14 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 		var err error
 		if !b.cfg.revalidateOnly {
 			t, err = b.timed(ctx, func(ctx context.Context) error {
-				return b.cli(ctx, "dry-run", "--spec", spec, "--remote", b.sb.PyURL())
+				return b.cli(ctx, "dry-run", "--spec", spec, "--remote", b.Sandbox.PyURL())
 			})
 		}
 		switch {
 		case b.cfg.revalidateOnly:
 		case err != nil:
 			r.cliErr = firstLine(err.Error())
-			b.log.Warn("CLI dry-run failed", "shape", s.name, "err", err)
+			b.Log.Warn("CLI dry-run failed", "shape", s.name, "err", err)
 		default:
 			r.cli = append(r.cli, t)
 		}
@@ -347,7 +257,7 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 		r.cold, r.coldChecks = append(r.cold, t), res.Checks
 		r.coldA = append(r.coldA, res.Checks.AnalysisTime.Seconds())
 		r.coldD = append(r.coldD, res.Checks.DryRunTime.Seconds())
-		b.log.Info("measured", "shape", s.name, "cli", r.cli, "cold", r.cold)
+		b.Log.Info("measured", "shape", s.name, "cli", r.cli, "cold", r.cold)
 	}
 	// Re-validations after one change, on the warm engine (cheap: at
 	// least five).
@@ -388,7 +298,7 @@ func (b *bench) shape(ctx context.Context, s *shape) (*result, error) {
 		}
 		r.prev = append(r.prev, t)
 	}
-	b.log.Info("measured", "shape", s.name, "re", r.re, "preview", r.prev)
+	b.Log.Info("measured", "shape", s.name, "re", r.re, "preview", r.prev)
 	return r, nil
 }
 
@@ -406,8 +316,8 @@ func ok(res *engine.ValidationResult, err error) error {
 // one-dataset pipeline), with nothing cached about the shapes.
 func (b *bench) engine(ctx context.Context, schema string) (*engine.Engine, error) {
 	eng, err := engine.New(ctx, engine.Config{
-		URL: b.sb.URL(), Catalog: "spark_catalog", Database: schema,
-		Storage: fileURI(filepath.Join(b.work, "go-storage-"+schema)), Sources: []string{"spark_catalog." + b.src},
+		URL: b.Sandbox.URL(), Catalog: "spark_catalog", Database: schema,
+		Storage: b.Scratch.StorageURI("go-storage-" + schema), Sources: []string{"spark_catalog." + b.src},
 		CallTimeout: b.cfg.timeout,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -452,13 +362,13 @@ func (b *bench) fullRun(ctx context.Context, s *shape) (goS, cliS float64, err e
 	}
 	folder := s.p.Clone()
 	folder.Catalog, folder.Database = "spark_catalog", cliSchema
-	folder.Storage = fileURI(filepath.Join(b.work, "run-cli-storage"))
-	dir := filepath.Join(b.work, "run-project")
+	folder.Storage = b.Scratch.StorageURI("run-cli-storage")
+	dir := filepath.Join(b.Scratch.Dir, "run-project")
 	if err := folder.Save(dir); err != nil {
 		return 0, 0, err
 	}
 	cliS, err = b.timedWithin(ctx, b.cfg.runTimeout, func(ctx context.Context) error {
-		return b.cli(ctx, "run", "--spec", filepath.Join(dir, pipeline.SpecFile), "--full-refresh-all", "--remote", b.sb.PyURL())
+		return b.cli(ctx, "run", "--spec", filepath.Join(dir, pipeline.SpecFile), "--full-refresh-all", "--remote", b.Sandbox.PyURL())
 	})
 	return goS, cliS, err
 }
@@ -477,23 +387,9 @@ func (b *bench) timedWithin(ctx context.Context, bound time.Duration, fn func(co
 	return time.Since(t0).Seconds(), err
 }
 
-// cli runs the pinned spark-pipelines in a process group of its own.
+// cli runs the pinned spark-pipelines from the work folder.
 func (b *bench) cli(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, b.inst.SparkPipelines, args...)
-	cmd.Dir = b.work
-	cmd.Env = append(os.Environ(), b.inst.Env()...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	ownGroup(cmd)
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		text := strings.ReplaceAll(out.String(), b.sb.Token, "<redacted>")
-		if len(text) > 3000 {
-			text = "…" + text[len(text)-3000:]
-		}
-		return fmt.Errorf("spark-pipelines %s: %w\n%s", args[0], err, text)
-	}
-	return nil
+	return b.Sandbox.CLI(ctx, b.Scratch.Dir, args...)
 }
 
 func firstLine(s string) string {
@@ -504,30 +400,6 @@ func firstLine(s string) string {
 	}
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-func fileURI(abs string) string { return "file://" + filepath.ToSlash(abs) }
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// p90 is the nearest-rank 90th percentile.
-func p90(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[int(math.Ceil(0.9*float64(len(s))))-1]
 }
 
 func yes(ok bool) string {
@@ -541,18 +413,18 @@ func yes(ok bool) string {
 func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64) []byte {
 	var r bytes.Buffer
 	fmt.Fprintf(&r, "# Scale benchmark — %s, Spark %s (local sandbox), %d CPU cores (%s/%s)\n\n",
-		time.Now().UTC().Format("2006-01-02"), b.sb.SparkVersion, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+		time.Now().UTC().Format("2006-01-02"), b.Sandbox.SparkVersion, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&r, "Reproduce: `go run ./bench/scalebench -out bench/scale-results.md` (part of `make bench`). "+
 		"One run, one sandbox server. sdp-mcp: `engine.Engine` in the benchmark process; a cold validation uses a new engine "+
 		"(its session warmed on another pipeline, nothing cached); the re-validation changes one dataset's body in the middle "+
 		"of the graph (its columns kept) on the warm engine; the preview shows 10 rows of the deepest dataset. "+
 		"CLI: `spark-pipelines` of pyspark %s, one process per call, `--remote` to the same server, on the folder "+
-		"`Pipeline.Save` wrote. Wall time in seconds, medians of %d (p90 nearest-rank).\n\n", b.inst.Version, b.cfg.iters)
+		"`Pipeline.Save` wrote. Wall time in seconds, medians of %d (p90 nearest-rank).\n\n", b.Sandbox.Install.Version, b.cfg.iters)
 	fmt.Fprintln(&r, "| shape | datasets | CLI dry-run p50 | validate cold p50 (p90) | cold / CLI | re-validate p50 (p90) | re-validate checks | preview deepest p50 |")
 	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|---:|---|---:|")
 	for _, x := range rs {
-		cli := fmt.Sprintf("%.3f", median(x.cli))
-		ratio := fmt.Sprintf("%.2f", median(x.cold)/median(x.cli))
+		cli := fmt.Sprintf("%.3f", quantile.Median(x.cli))
+		ratio := fmt.Sprintf("%.2f", quantile.Median(x.cold)/quantile.Median(x.cli))
 		switch {
 		case b.cfg.revalidateOnly:
 			cli, ratio = "not run", "—"
@@ -560,8 +432,8 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 			cli, ratio = "fails", "—"
 		}
 		fmt.Fprintf(&r, "| %s | %d | %s | %.3f (%.3f) | %s | %.3f (%.3f) | %d analysed, %d reused, dry-run %s of %d | %.3f |\n",
-			x.s.name, x.s.n, cli, median(x.cold), p90(x.cold), ratio, median(x.re), p90(x.re),
-			x.reChecks.Analyzed, x.reChecks.Reused, x.reChecks.DryRun, x.reChecks.DryRunElements, median(x.prev))
+			x.s.name, x.s.n, cli, quantile.Median(x.cold), quantile.P90(x.cold), ratio, quantile.Median(x.re), quantile.P90(x.re),
+			x.reChecks.Analyzed, x.reChecks.Reused, x.reChecks.DryRun, x.reChecks.DryRunElements, quantile.Median(x.prev))
 	}
 	for _, x := range rs {
 		if x.cliErr != "" {
@@ -577,8 +449,8 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 	fmt.Fprintln(&r, "| shape | validate cold | analysis (stand-ins, plan check) | full dry-run through our client | re-validate | its analysis | its partial dry-run (after the analysis) |")
 	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, x := range rs {
-		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", x.s.name, median(x.cold), median(x.coldA), median(x.coldD),
-			median(x.re), median(x.reA), median(x.reD))
+		fmt.Fprintf(&r, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", x.s.name, quantile.Median(x.cold), quantile.Median(x.coldA), quantile.Median(x.coldD),
+			quantile.Median(x.re), quantile.Median(x.reA), quantile.Median(x.reD))
 	}
 	fmt.Fprintln(&r, "\nGrowth with n (milliseconds per dataset, medians):")
 	fmt.Fprintln(&r)
@@ -586,7 +458,7 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 	fmt.Fprintln(&r, "|---|---:|---:|---:|---:|")
 	for _, x := range rs {
 		n := float64(x.s.n)
-		fmt.Fprintf(&r, "| %s | %.1f | %.1f | %.2f | %.1f |\n", x.s.name, 1000*median(x.cli)/n, 1000*median(x.cold)/n, 1000*median(x.re)/n, 1000*median(x.prev)/n)
+		fmt.Fprintf(&r, "| %s | %.1f | %.1f | %.2f | %.1f |\n", x.s.name, 1000*quantile.Median(x.cli)/n, 1000*quantile.Median(x.cold)/n, 1000*quantile.Median(x.re)/n, 1000*quantile.Median(x.prev)/n)
 	}
 	fmt.Fprintln(&r, "\n`declare_table` through the MCP server (in-process mcp-go client, the real file audit log, the SQL guard, "+
 		"the draft written to disk), re-declaring one dataset of a draft of n datasets:")
@@ -606,16 +478,16 @@ func (b *bench) report(rs []*result, decl []declareResult, runGo, runCLI float64
 		switch x.s.name {
 		case "wide-500":
 			if b.cfg.revalidateOnly {
-				fmt.Fprintf(&r, "- re-validate after one change ≤ 0.5 s at 500 datasets: %.3f s — %s\n", median(x.re), yes(median(x.re) <= 0.5))
+				fmt.Fprintf(&r, "- re-validate after one change ≤ 0.5 s at 500 datasets: %.3f s — %s\n", quantile.Median(x.re), yes(quantile.Median(x.re) <= 0.5))
 				continue
 			}
-			fmt.Fprintf(&r, "- wide-500 validate ≤ 0.5× the CLI dry-run: %.2f× — %s\n", median(x.cold)/median(x.cli), yes(median(x.cold) <= 0.5*median(x.cli)))
-			fmt.Fprintf(&r, "- re-validate after one change ≤ 0.5 s at 500 datasets: %.3f s — %s\n", median(x.re), yes(median(x.re) <= 0.5))
+			fmt.Fprintf(&r, "- wide-500 validate ≤ 0.5× the CLI dry-run: %.2f× — %s\n", quantile.Median(x.cold)/quantile.Median(x.cli), yes(quantile.Median(x.cold) <= 0.5*quantile.Median(x.cli)))
+			fmt.Fprintf(&r, "- re-validate after one change ≤ 0.5 s at 500 datasets: %.3f s — %s\n", quantile.Median(x.re), yes(quantile.Median(x.re) <= 0.5))
 		case "chain-100":
 			if b.cfg.revalidateOnly {
 				continue
 			}
-			fmt.Fprintf(&r, "- chain-100 validates and previews: validate %.2f s, preview %.2f s — yes\n", median(x.cold), median(x.prev))
+			fmt.Fprintf(&r, "- chain-100 validates and previews: validate %.2f s, preview %.2f s — yes\n", quantile.Median(x.cold), quantile.Median(x.prev))
 		}
 	}
 	for _, d := range decl {

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package main
-
-import "os/exec"
-
-// ownGroup is a no-op where process groups do not exist: a cancelled
-// context kills the CLI's process only.
-func ownGroup(*exec.Cmd) {}
