@@ -27,6 +27,7 @@ import (
 
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/internal/sparktest"
+	"github.com/sdp-mcp/sdp-mcp/internal/testbin"
 )
 
 var (
@@ -41,35 +42,15 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "console tests:", err)
-		return 1
-	}
-	bindir, err := os.MkdirTemp("", "sdp-mcp-console-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "console tests:", err)
-		return 1
-	}
-	defer os.RemoveAll(bindir)
-	sdpBin = filepath.Join(bindir, "sdp-mcp")
-	build := exec.Command("go", "build", "-o", sdpBin, "./cmd/sdp-mcp")
-	build.Dir = root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "console tests: building sdp-mcp:", err)
-		return 1
-	}
 	// The browser comes from the project's own script (Debian's chromium);
 	// without one the tests fail, they never skip.
-	script := exec.Command("bash", filepath.Join(root, "scripts", "browser.sh"))
-	script.Stderr = os.Stderr
-	out, err := script.Output()
+	env, err := testbin.Prepare("browser.sh")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "console tests: scripts/browser.sh found no Chromium (the browser tests need one):", err)
+		fmt.Fprintln(os.Stderr, "console tests need the sdp-mcp binary and Chromium:", err)
 		return 1
 	}
-	chromiumPath = strings.TrimSpace(string(out))
+	defer env.Close()
+	sdpBin, chromiumPath = env.Bin, env.Tool
 	return m.Run()
 }
 

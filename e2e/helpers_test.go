@@ -23,6 +23,7 @@ import (
 	"github.com/sdp-mcp/sdp-mcp/connect"
 	"github.com/sdp-mcp/sdp-mcp/connect/sandbox"
 	"github.com/sdp-mcp/sdp-mcp/internal/sparktest"
+	"github.com/sdp-mcp/sdp-mcp/internal/testbin"
 )
 
 var (
@@ -40,41 +41,17 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	var err error
-	if repoRoot, err = filepath.Abs(".."); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	bindir, err := os.MkdirTemp("", "sdp-mcp-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	defer os.RemoveAll(bindir)
 	// The binary under test is built from this tree, so the test never
-	// drives a stale bin/sdp-mcp.
-	sdpBin = filepath.Join(bindir, "sdp-mcp")
-	build := exec.Command("go", "build", "-o", sdpBin, "./cmd/sdp-mcp")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: building sdp-mcp:", err)
-		return 1
-	}
-	// The Node tools are installed by the project's own script (pinned
-	// versions, cached outside the clone); a failure fails the tests.
-	tools := exec.Command("bash", filepath.Join(repoRoot, "scripts", "node-tools.sh"))
-	tools.Stderr = os.Stderr
-	out, err := tools.Output()
+	// drives a stale bin/sdp-mcp; the Node tools come from the project's
+	// own script (pinned versions, cached outside the clone). A failure
+	// fails the tests.
+	env, err := testbin.Prepare("node-tools.sh")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: scripts/node-tools.sh failed (the end-to-end tests need Node and npm):", err)
+		fmt.Fprintln(os.Stderr, "e2e tests need the sdp-mcp binary, Node and npm:", err)
 		return 1
 	}
-	nodePath = strings.TrimSpace(string(out))
-	if nodePath == "" {
-		fmt.Fprintln(os.Stderr, "e2e: scripts/node-tools.sh printed no PATH")
-		return 1
-	}
+	defer env.Close()
+	repoRoot, sdpBin, nodePath = env.Root, env.Bin, env.Tool
 	return m.Run()
 }
 

@@ -146,14 +146,23 @@ func cutBody(stmt string, st statement) (string, bool) {
 // parseDatasetFile rebuilds a dataset from its generated file.
 func parseDatasetFile(h fileHeader, stmt string) (Dataset, bool) {
 	d := h.dataset()
+	cut := func(d Dataset) (string, bool) {
+		st := datasetStatement(d, h.TableFormat)
+		if body, ok := cutBody(stmt, st); ok || h.TableFormat != "delta" {
+			return body, ok
+		}
+		// Files written while Delta definitions still stated their format.
+		st.head = strings.Replace(st.head, formatClause("delta"), "USING delta\n", 1)
+		return cutBody(stmt, st)
+	}
 	if d.Kind == StreamingTable {
-		if _, ok := cutBody(stmt, datasetStatement(d, h.TableFormat)); ok {
+		if _, ok := cut(d); ok {
 			return d, true // no body: fed by flows
 		}
 	}
 	probe := d
 	probe.Query = "x" // any body selects the AS shape
-	body, ok := cutBody(stmt, datasetStatement(probe, h.TableFormat))
+	body, ok := cut(probe)
 	d.Query = body
 	return d, ok
 }

@@ -72,3 +72,38 @@ func TestTableFormatRendered(t *testing.T) {
 		}
 	}
 }
+
+// A Delta dataset file written while Delta definitions still stated
+// "USING delta" loads as the same dataset, not as a hand-edited file.
+func TestLegacyDeltaFileLoads(t *testing.T) {
+	for _, d := range []Dataset{
+		{Name: "mv", Kind: MaterializedView, Query: "SELECT 1 AS id", Comment: "c"},
+		{Name: "st", Kind: StreamingTable},
+		{Name: "st2", Kind: StreamingTable, Query: "SELECT * FROM STREAM(src)"},
+	} {
+		h := datasetHeader(d)
+		h.TableFormat = "delta"
+		st := datasetStatement(d, "delta")
+		st.head = strings.Replace(st.head, formatClause("delta"), "USING delta\n", 1)
+		if !strings.Contains(st.head, "\nUSING delta\n") {
+			t.Fatalf("%s: no format line to replace in %q", d.Name, st.head)
+		}
+		data, err := encodeFile(h, st.text(d.Query))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2, stmt, prob := decodeFile(data)
+		if prob != nil {
+			t.Fatalf("%s: %v", d.Name, prob)
+		}
+		got, ok := parseDatasetFile(h2, stmt)
+		if !ok || got.Query != d.Query || got.Name != d.Name || got.Kind != d.Kind {
+			t.Errorf("%s: legacy file parsed as %+v (ok=%v)", d.Name, got, ok)
+		}
+		// The same file under parquet is not taken for a parquet file.
+		h2.TableFormat = "parquet"
+		if _, ok := parseDatasetFile(h2, stmt); ok {
+			t.Errorf("%s: a USING delta statement parsed as parquet", d.Name)
+		}
+	}
+}
