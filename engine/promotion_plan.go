@@ -352,12 +352,10 @@ func BuildPlan(in PlanInput) (*PromotionPlan, error) {
 				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s would be dropped and created anew with its new columns, but the policy protects it "+
 					"(full_refresh_protected: %s); keep its columns, or declare the new shape under a new dataset name", name, dp.Protected))
 			}
-		} else if exists && analyzed && d.Kind == pipeline.StreamingTable && dp.Refresh == RefreshIncremental {
-			if msg := appendOnly(ts.Columns, cols); msg != "" {
-				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; a streaming table keeps its rows on an incremental run, so its table's "+
-					"existing columns cannot change (the run would fail); promote with full_refresh: [%q], or keep the existing columns and add new ones after them",
-					name, msg, name))
-			}
+		} else if msg := keptColumns(ts.Columns, cols); exists && analyzed && d.Kind == pipeline.StreamingTable && dp.Refresh == RefreshIncremental && msg != "" {
+			plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; a streaming table keeps its rows on an incremental run, so its table's "+
+				"existing columns cannot go away or change type (the run would fail); promote with full_refresh: [%q], or keep the existing columns with their types",
+				name, msg, name))
 		} else if exists && analyzed && fileBased(ts.Format) {
 			if msg := inPlaceChange(ts.Columns, cols); msg != "" {
 				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s: %s; production's table is a %s table in the metastore, "+

@@ -202,7 +202,7 @@ func TestBuildPlan(t *testing.T) {
 	in.Tables["totals"] = TableState{Definition: qdef, Format: "parquet", Columns: in.Columns["totals"]}
 	in.Columns["events"] = []connect.Column{{Name: "event_id", Type: "bigint", Nullable: true}}
 	plan, _ = BuildPlan(in)
-	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "events: column 1 would change from id bigint to event_id bigint") ||
+	if len(plan.Refusals) != 1 || !strings.Contains(plan.Refusals[0], "events: column id bigint would go away") ||
 		!strings.Contains(plan.Refusals[0], `full_refresh: ["events"]`) {
 		t.Errorf("incremental streaming table losing a column: refusals %q", plan.Refusals)
 	}
@@ -225,7 +225,7 @@ func TestBuildPlan(t *testing.T) {
 	}
 }
 
-func TestAppendOnly(t *testing.T) {
+func TestKeptColumns(t *testing.T) {
 	before := []connect.Column{{Name: "id", Type: "int", Nullable: true}, {Name: "label", Type: "string", Nullable: true}}
 	for _, tc := range []struct {
 		after []connect.Column
@@ -233,13 +233,13 @@ func TestAppendOnly(t *testing.T) {
 	}{
 		{before, ""},
 		{append(slices.Clone(before), connect.Column{Name: "n", Type: "bigint"}), ""},
-		{[]connect.Column{{Name: "id", Type: "INT"}, {Name: "label", Type: "string"}}, ""}, // nullability and case of types
+		{[]connect.Column{{Name: "ID", Type: "INT"}, {Name: "label", Type: "string"}}, ""},                           // case of names and types, nullability
+		{[]connect.Column{{Name: "label", Type: "string"}, {Name: "n", Type: "int"}, {Name: "id", Type: "int"}}, ""}, // by name, not position
 		{before[:1], "column label string would go away"},
-		{[]connect.Column{{Name: "id", Type: "bigint"}, {Name: "label", Type: "string"}}, "column 1 would change from id int to id bigint"},
-		{[]connect.Column{{Name: "label", Type: "string"}, {Name: "id", Type: "int"}}, "column 1 would change from id int to label string"},
+		{[]connect.Column{{Name: "id", Type: "bigint"}, {Name: "label", Type: "string"}}, "column id would change from int to bigint"},
 	} {
-		if got := appendOnly(before, tc.after); got != tc.want {
-			t.Errorf("appendOnly(%v) = %q, want %q", tc.after, got, tc.want)
+		if got := keptColumns(before, tc.after); got != tc.want {
+			t.Errorf("keptColumns(%v) = %q, want %q", tc.after, got, tc.want)
 		}
 	}
 }

@@ -28,8 +28,9 @@ import (
 //     recomputed anyway. With the same columns (a changed filter, say) the
 //     table and its history stay.
 //   - A streaming table the run refreshes incrementally keeps its rows, so
-//     its new declaration may only add columns after the existing ones;
-//     any other change is a problem that says to fully refresh it.
+//     its new declaration must keep every existing column with its type
+//     (it may add others); a dropped or retyped column is a problem that
+//     says to fully refresh it.
 //
 // It returns the tables it dropped and those problems (then it dropped
 // nothing).
@@ -64,10 +65,10 @@ func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeli
 		case d.Kind == pipeline.MaterializedView || full:
 			drop = append(drop, q)
 		default:
-			if msg := appendOnly(stored, cols[d.Name]); msg != "" {
+			if msg := keptColumns(stored, cols[d.Name]); msg != "" {
 				ps = append(ps, pipeline.Problem{On: "dataset", Name: d.Name, Field: "query",
 					Message: "streaming table " + d.Name + " keeps its rows on an incremental run, so its table's existing columns cannot change: " + msg,
-					Fix:     "run it with full_refresh: [\"" + d.Name + "\"] (its table is emptied and its input read again from the start), or keep the existing columns and add new ones after them"})
+					Fix:     "run it with full_refresh: [\"" + d.Name + "\"] (its table is emptied and its input read again from the start), or keep the existing columns with their types"})
 			}
 		}
 	}
@@ -86,17 +87,19 @@ func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeli
 	return drop, nil, nil
 }
 
-// appendOnly describes the first existing column that after does not keep
-// by name and type in its position, or returns "" when after only adds
-// columns at the end. Nullability is not compared: a file-based table
-// stores every column as nullable.
-func appendOnly(before, after []connect.Column) string {
-	for i, b := range before {
+// keptColumns describes the first column of before that after drops or
+// retypes, matching names without regard to case as Spark does, or
+// returns "" when after keeps every existing column with its type (and
+// may add others). Nullability is not compared: a file-based table stores
+// every column as nullable.
+func keptColumns(before, after []connect.Column) string {
+	for _, b := range before {
+		i := slices.IndexFunc(after, func(a connect.Column) bool { return strings.EqualFold(a.Name, b.Name) })
 		switch {
-		case i >= len(after):
+		case i < 0:
 			return fmt.Sprintf("column %s %s would go away", b.Name, b.Type)
-		case after[i].Name != b.Name || !strings.EqualFold(after[i].Type, b.Type):
-			return fmt.Sprintf("column %d would change from %s %s to %s %s", i+1, b.Name, b.Type, after[i].Name, after[i].Type)
+		case !strings.EqualFold(after[i].Type, b.Type):
+			return fmt.Sprintf("column %s would change from %s to %s", b.Name, b.Type, after[i].Type)
 		}
 	}
 	return ""

@@ -20,7 +20,8 @@ datasets; "full_refresh" recomputes some datasets from scratch (streaming tables
 checkpoints); "full_refresh_all" recomputes everything. The result lists each dataset's status
 and its expectation counts (rows passed and failed); a failed run says which dataset failed
 and why. A streaming table keeps its rows on an incremental run, so a declaration that removes,
-renames or retypes its existing columns needs "full_refresh" (columns added at the end do not). Progress is reported while it runs when the client sends a progress token.
+renames or retypes its existing columns needs "full_refresh" (added columns do not).
+Progress is reported while it runs when the client sends a progress token.
 
 This only ever touches the sandbox. To run in production, validate and then promote.
 
