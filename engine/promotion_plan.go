@@ -346,7 +346,7 @@ func BuildPlan(in PlanInput) (*PromotionPlan, error) {
 				dp.Action = ActionUnchanged
 			}
 		}
-		if exists && analyzed && recreates(d, ts, def, dp.Refresh) && !slices.Equal(ts.Columns, cols) {
+		if exists && analyzed && rebuildsTable(d.Kind, ts.Definition, def, dp.Refresh != RefreshNone, dp.Refresh == RefreshFull) && !slices.Equal(ts.Columns, cols) {
 			dp.Why += "; the run drops the table and creates it anew with the new columns (its history starts anew)"
 			if dp.Protected != "" && dp.Refresh != RefreshFull { // a full refresh is refused below
 				plan.Refusals = append(plan.Refusals, fmt.Sprintf("%s would be dropped and created anew with its new columns, but the policy protects it "+
@@ -435,24 +435,6 @@ func DiffColumns(before, after []connect.Column, nullableStore bool) []ColumnCha
 		}
 	}
 	return out
-}
-
-// recreates reports whether a run drops the production table of d before
-// rebuilding it when its columns change (prepareTables): a table this
-// server wrote that the run rebuilds from scratch — a materialized view
-// with another definition, a streaming table fully refreshed. Any other
-// existing table is changed in place.
-func recreates(d pipeline.Dataset, ts TableState, def, refresh string) bool {
-	if ts.Definition == "" {
-		return false
-	}
-	switch d.Kind {
-	case pipeline.MaterializedView:
-		return refresh != RefreshNone && ts.Definition != def
-	case pipeline.StreamingTable:
-		return refresh == RefreshFull
-	}
-	return false
 }
 
 // inPlaceChange describes the first column position whose type changes

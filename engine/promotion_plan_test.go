@@ -171,7 +171,7 @@ func TestBuildPlan(t *testing.T) {
 		t.Errorf("blocked %v, full refresh %v", plan.Blocked(), plan.FullRefresh)
 	}
 	// A materialized view whose declaration changed along with its columns
-	// is dropped and created anew by the run (dropRedefined): a retyped
+	// is dropped and created anew by the run (prepareTables): a retyped
 	// column is no refusal, even in a parquet table, and the plan says so.
 	in.Options, in.Preflight, in.Protected, in.Parity = RunOptions{}, nil, nil, nil
 	in.Columns["totals"] = []connect.Column{{Name: "id", Type: "bigint"}, {Name: "total", Type: "float", Nullable: true}}

@@ -32,9 +32,8 @@ import (
 //     (it may add others); a dropped or retyped column is a problem that
 //     says to fully refresh it.
 //
-// It returns the tables it dropped and those problems (then it dropped
-// nothing).
-func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeline.Pipeline, opts RunOptions, cols map[string][]connect.Column) ([]string, pipeline.Problems, error) {
+// It returns those problems; then it dropped nothing.
+func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeline.Pipeline, opts RunOptions, cols map[string][]connect.Column) (pipeline.Problems, error) {
 	var drop []string
 	var ps pipeline.Problems
 	for _, d := range p.Datasets {
@@ -45,11 +44,14 @@ func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeli
 		want := d.TableProperties[DefinitionProperty]
 		have, exists, err := e.storedDefinition(ctx, c, d.Name)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		// A materialized view under the same declaration, or a streaming
-		// table refreshed incrementally under it, is Spark's to refresh.
-		if !exists || have == "" || (have == want && (d.Kind == pipeline.MaterializedView || !full)) {
+		rebuild := rebuildsTable(d.Kind, have, want, true, full)
+		// A streaming table refreshed incrementally under a new declaration
+		// keeps its rows: its columns are checked. Anything else under the
+		// same declaration is Spark's to refresh.
+		incremental := d.Kind == pipeline.StreamingTable && !full && have != "" && have != want
+		if !exists || (!rebuild && !incremental) {
 			continue
 		}
 		q := e.qualified(d.Name)
@@ -57,12 +59,12 @@ func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeli
 		stored, err := c.Schema(cctx, connect.Table(q))
 		cancel()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		switch {
 		case slices.Equal(stored, cols[d.Name]):
 			e.log.Info("kept the table of a redeclared dataset: its columns are unchanged", "table", q)
-		case d.Kind == pipeline.MaterializedView || full:
+		case rebuild:
 			drop = append(drop, q)
 		default:
 			if msg := keptColumns(stored, cols[d.Name]); msg != "" {
@@ -73,18 +75,38 @@ func (e *Engine) prepareTables(ctx context.Context, c *connect.Client, p *pipeli
 		}
 	}
 	if len(ps) > 0 {
-		return nil, ps, nil
+		return ps, nil
 	}
 	for _, q := range drop {
 		cctx, cancel := e.withCallTimeout(ctx)
 		_, err := c.Collect(cctx, connect.SQLCommand("DROP TABLE IF EXISTS "+q), connect.ExecOptions{})
 		cancel()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		e.log.Info("dropped the table of a redeclared dataset whose columns change; the run creates it anew", "table", q)
 	}
-	return drop, nil, nil
+	return nil, nil
+}
+
+// rebuildsTable reports whether a run recreates the existing table of a
+// dataset of kind when its columns change (prepareTables): the table
+// carries the definition stored by a run of this server, and this run
+// rebuilds it from scratch — a refreshed materialized view whose
+// declaration (want) changed, a fully refreshed streaming table. Any
+// other existing table is changed in place. The promotion plan asks the
+// same (BuildPlan).
+func rebuildsTable(kind pipeline.Kind, stored, want string, refreshed, full bool) bool {
+	if stored == "" || !refreshed {
+		return false
+	}
+	switch kind {
+	case pipeline.MaterializedView:
+		return stored != want
+	case pipeline.StreamingTable:
+		return full
+	}
+	return false
 }
 
 // keptColumns describes the first column of before that after drops or

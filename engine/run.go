@@ -68,7 +68,7 @@ func (e *Engine) Run(ctx context.Context, p *pipeline.Pipeline, opts RunOptions,
 		if defined = def; len(def) > 0 {
 			return nil
 		}
-		if _, def, err = e.prepareTables(ctx, c, b, opts, cols); err != nil || len(def) > 0 {
+		if def, err = e.prepareTables(ctx, c, b, opts, cols); err != nil || len(def) > 0 {
 			defined = def
 			return err
 		}
